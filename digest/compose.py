@@ -1,0 +1,92 @@
+"""Build one day's Digest from that day's documents. Pure: documents in, Digest out."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from .config import Config
+from .errors import ComposeError
+from .model import Digest, Document, Section, StoryItem
+from .sections import Classifier
+from .text import clean_spaces, ends_sentence, match_key, sentences
+
+PREHEADER_CHARS = 140
+
+
+def summarize(body: Sequence[str], limit: int) -> str:
+    """The first sentences of the body, at most `limit` characters, ending at a sentence end.
+
+    When even the first sentence is longer than the limit (or the body is cut off mid-sentence),
+    it is cut at a word boundary and marked with an ellipsis.
+    """
+    text = clean_spaces(" ".join(body[:3]))
+    out = ""
+    for sentence in sentences(text):
+        candidate = f"{out} {sentence}".strip()
+        if len(candidate) > limit or not ends_sentence(sentence):
+            break
+        out = candidate
+    if out:
+        return out
+    cut = text[: limit].rsplit(" ", 1)[0] if len(text) > limit else text
+    return cut.rstrip(" ,;:-–—") + "…"
+
+
+def long_date(date: str) -> str:
+    """'2026-11-26' -> 'Thursday 26 November 2026' (month-precision dates stay as they are)."""
+    try:
+        day = dt.date.fromisoformat(date)
+    except ValueError:
+        return date
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def compose(date: str, documents: Sequence[Document], config: Config) -> Digest:
+    """Group the day's stories and related headlines into sections, in config order.
+
+    Each headline appears once; a headline that is one of the day's story titles is left out.
+    """
+    if not documents:
+        raise ComposeError(f"no stories for {date}: ingest that day's documents first")
+    classifier = Classifier.from_rules(config.sections, config.more_section)
+    stories: dict[str, list[tuple[Document, StoryItem]]] = {n: [] for n in config.section_names}
+    seen: set[str] = set()
+    # Longer stories first within a section: they tend to be the day's substantial pieces.
+    ordered = sorted(documents, key=lambda d: (-sum(len(p) for p in d.body), d.title))
+    for doc in ordered:
+        key = match_key(doc.title)
+        if key in seen:
+            continue
+        seen.add(key)
+        name = classifier.story(doc.title, doc.body, doc.related_links)
+        item = StoryItem(doc.title, summarize(doc.body, config.summary_chars), doc.source)
+        stories[name].append((doc, item))
+
+    headlines: dict[str, list[str]] = {n: [] for n in config.section_names}
+    for doc in ordered:
+        for group in doc.headline_groups:
+            for h in group:
+                key = match_key(h)
+                if not key or key in seen:
+                    continue
+                seen.add(key)
+                headlines[classifier.headline(h)].append(h)
+
+    sections = tuple(
+        Section(name, tuple(item for _, item in stories[name]), tuple(headlines[name]))
+        for name in config.section_names
+        if stories[name] or headlines[name]
+    )
+    lead = next((s.stories[0] for s in sections if s.stories), None)
+    if lead is None:
+        raise ComposeError(f"no stories for {date}")
+    subject = f"{config.name}, {long_date(date)}: {lead.title}"
+    others = [st.title for s in sections for st in s.stories if st is not lead]
+    n_stories = sum(len(s.stories) for s in sections)
+    n_heads = sum(len(s.headlines) for s in sections)
+    counts = f"{n_stories} {'story' if n_stories == 1 else 'stories'}, {n_heads} headlines"
+    preheader = f"{counts}. Also: {'; '.join(others)}" if others else counts
+    if len(preheader) > PREHEADER_CHARS:
+        preheader = preheader[: PREHEADER_CHARS - 1].rsplit(" ", 1)[0].rstrip(" ;,:") + "…"
+    return Digest(date=date, subject=clean_spaces(subject), preheader=preheader, sections=sections)

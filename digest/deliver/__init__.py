@@ -1,0 +1,1 @@
+"""Delivery: building messages and the transports that carry them."""

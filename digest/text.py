@@ -1,0 +1,82 @@
+"""Small pure text helpers shared by ingest, sections and compose."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SPACES = re.compile(r"\s+")
+_WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
+# A sentence ends at . ! or ? (maybe followed by a closing quote or bracket) before a space and
+# a capital, a digit or an opening quote.
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
+# Words whose trailing period does not end a sentence.
+_ABBREVIATIONS = {
+    "mr", "mrs", "ms", "dr", "prof", "gen", "lt", "col", "maj", "capt", "cmdr", "adm", "sgt",
+    "rep", "sen", "gov", "st", "jr", "sr", "inc", "corp", "co", "ltd", "no", "vs", "etc",
+    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+    "u.s", "u.k", "u.n", "e.g", "i.e", "a.m", "p.m", "approx", "est", "fig",
+}
+STOPWORDS = frozenset(
+    """a an and are as at be been by for from has have he her his in into is it its of on or
+    our over says said she that the their them they this to up was were will with would after
+    amid about new more than not but who what when where which while how why also can could may
+    us out off against""".split()
+)
+
+
+def clean_spaces(text: str) -> str:
+    """Collapse runs of white space and trim."""
+    return _SPACES.sub(" ", text).strip()
+
+
+def sentences(text: str) -> list[str]:
+    """Split a paragraph into sentences, not breaking after common abbreviations."""
+    parts = _SENTENCE_END.split(text.strip())
+    out: list[str] = []
+    for part in parts:
+        if out:
+            last_word = out[-1].rsplit(" ", 1)[-1].rstrip(".").lower()
+            if last_word in _ABBREVIATIONS or (len(last_word) == 1 and last_word.isalpha()):
+                out[-1] = f"{out[-1]} {part}"
+                continue
+        out.append(part)
+    return [s.strip() for s in out if s.strip()]
+
+
+def first_sentence(text: str) -> str:
+    found = sentences(text)
+    return found[0] if found else text.strip()
+
+
+def ends_sentence(text: str) -> bool:
+    return text.rstrip("\"'”’)] ").endswith((".", "!", "?"))
+
+
+def fold(text: str) -> str:
+    """Case- and accent-insensitive form with straight quotes, for comparisons."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
+    return text.casefold()
+
+
+def match_key(text: str) -> str:
+    """Key under which two headlines count as the same: words only, folded."""
+    return " ".join(_WORD.findall(fold(text)))
+
+
+def stem(word: str) -> str:
+    """A crude stem, enough to match 'threats' with 'threatening' and 'missiles' with 'missile'."""
+    if word.endswith("'s"):
+        word = word[:-2]
+    for suffix in ("ies", "ing", "ed", "es", "s"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            word = word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+            break
+    return word[:6]
+
+
+def title_tokens(text: str) -> list[str]:
+    """Content words of a text, stemmed, for matching headlines with bodies."""
+    return [stem(w) for w in _WORD.findall(fold(text)) if w not in STOPWORDS and len(w) > 1]
