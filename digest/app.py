@@ -117,7 +117,9 @@ def preview_links(config: Config, date: str) -> Links:
     )
 
 
-def preview(store: Store, config: Config, date: str, renderer: Renderer | None = None) -> PreviewFiles:
+def preview(
+    store: Store, config: Config, date: str, renderer: Renderer | None = None
+) -> PreviewFiles:
     """Write the day's digest as HTML, text and a full .eml under outbox/<date>/."""
     digest = store.get_digest(date)
     renderer = renderer or Renderer(config)

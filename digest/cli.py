@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import sys
 import webbrowser
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -53,13 +54,17 @@ def _check_date(_ctx: click.Context, _param: click.Parameter, value: str | None)
         raise click.BadParameter(f"{value!r} is not a date in the form YYYY-MM-DD") from None
 
 
-def date_option(required: bool = True, help: str = "The digest's day, YYYY-MM-DD.") -> Any:
+def date_option(
+    required: bool = True, help: str = "The digest's day, YYYY-MM-DD."
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return click.option("--date", "date", required=required, callback=_check_date, help=help)
 
 
 @click.group(cls=DigestGroup)
 @click.option(
-    "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
     help="Config file (default: digest.toml in the working folder, if any).",
 )
 @click.version_option(package_name="digest")
@@ -79,8 +84,9 @@ def cli(ctx: click.Context, config_path: Path | None) -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the parsed documents; store nothing.")
-@click.option("--date", "default_date", callback=_check_date,
-              help="Date for documents that carry none.")
+@click.option(
+    "--date", "default_date", callback=_check_date, help="Date for documents that carry none."
+)
 @click.pass_obj
 def ingest(state: State, paths: tuple[Path, ...], as_json: bool, default_date: str | None) -> None:
     """Read story documents (files, or folders searched for *.txt) into the database.

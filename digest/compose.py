@@ -29,7 +29,7 @@ def summarize(body: Sequence[str], limit: int) -> str:
         out = candidate
     if out:
         return out
-    cut = text[: limit].rsplit(" ", 1)[0] if len(text) > limit else text
+    cut = text[:limit].rsplit(" ", 1)[0] if len(text) > limit else text
     return cut.rstrip(" ,;:-–—") + "…"
 
 

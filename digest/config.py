@@ -146,8 +146,11 @@ def load_config(
         elif key in data:
             values[attr] = _convert(origin, key, data[key], kind)
     values["sections"] = _sections(origin, data.get("sections"))
-    missing = [f.name for f in fields(Config) if f.name not in values and f.name not in
-               ("templates", "source")]
+    missing = [
+        f.name
+        for f in fields(Config)
+        if f.name not in values and f.name not in ("templates", "source")
+    ]
     if missing:
         raise ConfigError(f"{origin}: missing setting {missing[0]!r}")
     if values["more_section"].casefold() in {s.name.casefold() for s in values["sections"]}:

@@ -27,7 +27,9 @@ _NEWSLETTER = re.compile(
 )
 _TAGLINE = re.compile(r"^\.\s+(.+?)\s+\.$")
 _RELATED = re.compile(r"^related\s+links:?$", re.IGNORECASE)
-_HINT = re.compile(r"^learn\s+(?:more\s+)?about\s+.+\s+at\s+([\w.-]+\.[a-z]{2,})\.?$", re.IGNORECASE)
+_HINT = re.compile(
+    r"^learn\s+(?:more\s+)?about\s+.+\s+at\s+([\w.-]+\.[a-z]{2,})\.?$", re.IGNORECASE
+)
 _BYLINE = re.compile(r"^by\s+\S.{0,100}$", re.IGNORECASE)
 _BYLINE_SITE = re.compile(r"\bfor\s+([\w-]+(?:\.[\w-]+)*\.(?:com|net|org|info))\b", re.IGNORECASE)
 _IMAGE_MD = re.compile(r"!\[[^\]]*\]\([^)]*\)")
@@ -49,9 +51,17 @@ _MONTHS = {
     m: i
     for i, names in enumerate(
         [
-            ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
-            ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
-            ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
             ("dec", "december"),
         ],
         1,
@@ -190,8 +200,8 @@ def _take_head(body: list[str]) -> tuple[_Head, list[str]]:
             s = body[i].strip()
             if not s or _JUNK.match(s) or _NEWSLETTER.match(s) or s.lower().startswith("via your"):
                 i += 1
-            elif _TAGLINE.match(s):
-                head.tagline = _TAGLINE.match(s).group(1)  # type: ignore[union-attr]
+            elif tagline := _TAGLINE.match(s):
+                head.tagline = tagline.group(1)
                 i += 1
             else:
                 return
@@ -199,7 +209,7 @@ def _take_head(body: list[str]) -> tuple[_Head, list[str]]:
     skip_furniture()
     start = i
     # A title line is followed (after blanks) by a byline: that marks the older layouts.
-    candidates = []
+    candidates: list[int] = []
     j = i
     while j < n and len(candidates) < 4:
         if body[j].strip():

@@ -125,3 +125,13 @@ class Digest:
     @property
     def headline_count(self) -> int:
         return sum(len(s.headlines) for s in self.sections)
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    id: int
+    email: str
+    name: str | None
+    sections: tuple[str, ...] | None  # None: every section
+    status: str
+    hard_bounces: int = 0

@@ -42,9 +42,7 @@ class Classifier:
         words = sorted(owners, key=lambda w: (-len(w), w))
         # Whole words only, an optional plural ending, flexible white space inside phrases.
         alternatives = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in words)
-        pattern = (
-            re.compile(rf"(?<![\w-])(?:{alternatives})(?:s|es)?(?![\w-])") if words else None
-        )
+        pattern = re.compile(rf"(?<![\w-])(?:{alternatives})(?:s|es)?(?![\w-])") if words else None
         return cls(
             names=tuple(r.name for r in rules),
             more=more,
@@ -83,8 +81,10 @@ class Classifier:
 
     def story(self, title: str, body: Sequence[str], hints: Sequence[str]) -> str:
         totals = self.scores(title, TITLE_WEIGHT)
-        for part, weight in ((" ".join(hints), HINT_WEIGHT),
-                             (" ".join(body[:BODY_PARAGRAPHS]), BODY_WEIGHT)):
+        for part, weight in (
+            (" ".join(hints), HINT_WEIGHT),
+            (" ".join(body[:BODY_PARAGRAPHS]), BODY_WEIGHT),
+        ):
             for i, v in enumerate(self.scores(part, weight)):
                 totals[i] += v
         return self.best(totals)

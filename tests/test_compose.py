@@ -9,18 +9,28 @@ from digest.model import Document
 from digest.text import sentences
 
 
-def doc(title: str, body: list[str], groups: list[list[str]] | None = None,
-        source: str | None = "SpaceWar.com") -> Document:
+def doc(
+    title: str,
+    body: list[str],
+    groups: list[list[str]] | None = None,
+    source: str | None = "SpaceWar.com",
+) -> Document:
     return Document(
-        date="2026-11-26", title=title, title_source="document", source=source,
-        section_label=None, body=tuple(body),
+        date="2026-11-26",
+        title=title,
+        title_source="document",
+        source=source,
+        section_label=None,
+        body=tuple(body),
         headline_groups=tuple(tuple(g) for g in (groups or [])),
     )
 
 
 def test_summary_ends_at_a_sentence_within_the_limit() -> None:
-    body = ["First sentence here. Second one is a bit longer than the first. Third.",
-            "A new paragraph " + "word " * 80 + "ends."]
+    body = [
+        "First sentence here. Second one is a bit longer than the first. Third.",
+        "A new paragraph " + "word " * 80 + "ends.",
+    ]
     s = summarize(body, 80)
     assert s == "First sentence here. Second one is a bit longer than the first. Third."
     assert summarize(body, 30) == "First sentence here."
@@ -29,13 +39,18 @@ def test_summary_ends_at_a_sentence_within_the_limit() -> None:
 def test_summary_of_one_overlong_or_cut_sentence_is_cut_at_a_word() -> None:
     s = summarize(["word " * 100], 300)
     assert len(s) <= 301 and s.endswith("…") and " wor…" not in s
-    assert summarize(["The body was cut in the middle of"], 300) == "The body was cut in the middle of…"
+    assert (
+        summarize(["The body was cut in the middle of"], 300)
+        == "The body was cut in the middle of…"
+    )
 
 
 def test_summary_does_not_split_after_abbreviations() -> None:
     text = "Dr. Ana Ruiz of the U.S. Navy spoke on Jan. 5 in Washington. Then more."
     assert sentences(text) == [
-        "Dr. Ana Ruiz of the U.S. Navy spoke on Jan. 5 in Washington.", "Then more."]
+        "Dr. Ana Ruiz of the U.S. Navy spoke on Jan. 5 in Washington.",
+        "Then more.",
+    ]
     assert summarize([text], 65) == "Dr. Ana Ruiz of the U.S. Navy spoke on Jan. 5 in Washington."
 
 
@@ -46,12 +61,23 @@ def test_long_date() -> None:
 
 def test_compose_groups_in_config_order_and_dedupes_headlines(config: Config) -> None:
     docs = [
-        doc("IAEA reports uranium enrichment rise", ["Inspectors found more enriched uranium."],
-            [["Drone swarm tested over desert", "Patriot air defense unit arrives"],
-             ["Drone swarm tested over desert", "Bakery wins prize",
-              "NATO summit opens in Vilnius"]]),
-        doc("NATO summit opens in Vilnius", ["Leaders of the alliance met for talks."],
-            [["Patriot air defense unit arrives", "IAEA reports uranium enrichment rise"]]),
+        doc(
+            "IAEA reports uranium enrichment rise",
+            ["Inspectors found more enriched uranium."],
+            [
+                ["Drone swarm tested over desert", "Patriot air defense unit arrives"],
+                [
+                    "Drone swarm tested over desert",
+                    "Bakery wins prize",
+                    "NATO summit opens in Vilnius",
+                ],
+            ],
+        ),
+        doc(
+            "NATO summit opens in Vilnius",
+            ["Leaders of the alliance met for talks."],
+            [["Patriot air defense unit arrives", "IAEA reports uranium enrichment rise"]],
+        ),
     ]
     d = compose("2026-11-26", docs, config)
     names = [s.name for s in d.sections]
@@ -63,7 +89,9 @@ def test_compose_groups_in_config_order_and_dedupes_headlines(config: Config) ->
     titles = {st.title for s in d.sections for st in s.stories}
     assert not titles & set(all_heads)  # a story's title is not repeated as a headline
     by_name = {s.name: s for s in d.sections}
-    assert [st.title for st in by_name["Nuclear"].stories] == ["IAEA reports uranium enrichment rise"]
+    assert [st.title for st in by_name["Nuclear"].stories] == [
+        "IAEA reports uranium enrichment rise"
+    ]
     assert by_name["Drones and air power"].headlines == ("Drone swarm tested over desert",)
     assert by_name["More headlines"].headlines == ("Bakery wins prize",)
     assert d.subject.startswith("Defence & Space Daily, Thursday 26 November 2026: ")

@@ -60,7 +60,8 @@ def test_older_layout_inline() -> None:
     assert doc.section_label == "DRAGON SPACE"
     assert doc.source == "SpaceDaily.com"
     assert doc.body == (
-        "The ferry rocket flew again on Friday after a long pause. It carried two small satellites.",
+        "The ferry rocket flew again on Friday after a long pause. "
+        "It carried two small satellites.",
         "Engineers said the fix worked.",
     )
 

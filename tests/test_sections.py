@@ -14,12 +14,20 @@ def classifier(config: Config) -> Classifier:
 @pytest.mark.parametrize(
     ("headline", "section"),
     [
-        ("Netherlands set to boost push for Patriot missile defenses in Ukraine", "Missile defense"),
-        ("Ukraine forces to receive Patriot air defense training in US: Pentagon", "Missile defense"),
+        (
+            "Netherlands set to boost push for Patriot missile defenses in Ukraine",
+            "Missile defense",
+        ),
+        (
+            "Ukraine forces to receive Patriot air defense training in US: Pentagon",
+            "Missile defense",
+        ),
         ("North Korea fires ballistic missile into sea", "Missiles and strike weapons"),
         ("Feathered robotic wing paves way for flapping drones", "Drones and air power"),
-        ("Airbus to provide satellite communications for Belgian Armed Forces",
-         "Military space and satellites"),
+        (
+            "Airbus to provide satellite communications for Belgian Armed Forces",
+            "Military space and satellites",
+        ),
         ("Germany says goodbye to Ukraine-bound tanks", "War report"),
         ("India hikes defence budget 13% with an eye on China", "Defence industry and budgets"),
         ("IAEA inspectors find enriched uranium traces", "Nuclear"),

@@ -1,0 +1,15 @@
+"""The database: the only package that imports sqlmodel.
+
+SQLite by default (a file in the working folder); PostgreSQL through a database URL.
+"""
+
+from .delivery import DeliveryStore, SendCounts
+from .stories import StoryStore
+from .subscribers import SubscriberStore
+
+
+class Store(StoryStore, SubscriberStore, DeliveryStore):
+    """Stories, digests, subscribers and deliveries."""
+
+
+__all__ = ["SendCounts", "Store"]

@@ -1,0 +1,238 @@
+"""Sends and deliveries: the state that makes every send resumable.
+
+A delivery moves queued -> sending (claimed, with a lease) -> sent | failed | deferred |
+skipped. A process killed mid-send leaves rows in `sending`; the next run puts them back in
+the queue (at once on SQLite, where the run lock says nobody else is sending; after the lease
+elsewhere), so every subscriber is sent to, and a repeat carries the same Message-ID.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, func, select
+
+from ..model import Subscriber
+from .base import BaseStore
+from .tables import DeliveryRow, SendRow, SubscriberRow, now
+
+# text() statements must bind times exactly as the ORM stores them (aware, UTC).
+_TIME = DeliveryRow.__table__.c.updated_at.type  # type: ignore[attr-defined]
+STATES = ("queued", "sent", "failed", "deferred", "skipped")
+
+
+@dataclass(frozen=True)
+class SendCounts:
+    queued: int = 0
+    sent: int = 0
+    failed: int = 0
+    deferred: int = 0
+    skipped: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {s: getattr(self, s) for s in STATES}
+
+    @property
+    def total(self) -> int:
+        return sum(self.as_dict().values())
+
+
+@dataclass(frozen=True)
+class Claim:
+    delivery_id: int
+    subscriber: Subscriber
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one delivery attempt came to."""
+
+    delivery_id: int
+    subscriber_id: int
+    state: str  # sent, failed, deferred, skipped
+    reply: str | None
+    message_id: str | None
+    attempts: int  # attempts made in this run
+
+
+class DeliveryStore(BaseStore):
+    def get_or_create_send(self, date: str) -> int:
+        """The send for a date, created once: the unique date decides any race."""
+        with self.errors(), self.session() as s:
+            found = s.exec(select(SendRow.id).where(SendRow.date == date)).first()
+            if found is not None:
+                return found
+            row = SendRow(date=date)
+            s.add(row)
+            try:
+                s.commit()
+            except IntegrityError:
+                s.rollback()
+                winner = s.exec(select(SendRow.id).where(SendRow.date == date)).one()
+                assert winner is not None
+                return winner
+            assert row.id is not None
+            return row.id
+
+    def find_send(self, date: str) -> int | None:
+        with self.errors(), self.session() as s:
+            return s.exec(select(SendRow.id).where(SendRow.date == date)).first()
+
+    def enqueue(self, send_id: int) -> int:
+        """Queue a delivery for every active subscriber who has none in this send yet."""
+        sql = text(
+            "INSERT INTO deliveries (send_id, subscriber_id, state, attempts, updated_at) "
+            "SELECT :send, s.id, 'queued', 0, :now FROM subscribers s "
+            "WHERE s.status = 'active' AND NOT EXISTS ("
+            "  SELECT 1 FROM deliveries d WHERE d.send_id = :send AND d.subscriber_id = s.id)"
+        )
+        with self.errors(), self.engine.begin() as conn:
+            return conn.execute(sql, {"send": send_id, "now": now()}).rowcount or 0
+
+    def requeue(self, send_id: int, everything_claimed: bool) -> int:
+        """Deferred deliveries get another try; claims of dead workers go back to the queue."""
+        stamp = now()
+        with self.errors(), self.engine.begin() as conn:
+            n = (
+                conn.execute(
+                    update(DeliveryRow)
+                    .where(
+                        col(DeliveryRow.send_id) == send_id, col(DeliveryRow.state) == "deferred"
+                    )
+                    .values(state="queued", updated_at=stamp)
+                ).rowcount
+                or 0
+            )
+            stale = update(DeliveryRow).where(
+                col(DeliveryRow.send_id) == send_id, col(DeliveryRow.state) == "sending"
+            )
+            if not everything_claimed:
+                stale = stale.where(col(DeliveryRow.lease_until) < stamp)
+            n += (
+                conn.execute(
+                    stale.values(state="queued", worker=None, lease_until=None, updated_at=stamp)
+                ).rowcount
+                or 0
+            )
+        return n
+
+    def claim(self, send_id: int, worker: str, limit: int, lease: dt.timedelta) -> list[Claim]:
+        """Take up to `limit` queued deliveries for this worker, in one statement."""
+        lock = "" if self.is_sqlite else " FOR UPDATE SKIP LOCKED"
+        sql = text(
+            "UPDATE deliveries SET state = 'sending', worker = :worker, lease_until = :lease, "
+            "updated_at = :now WHERE id IN (SELECT id FROM deliveries WHERE send_id = :send "
+            f"AND state = 'queued' ORDER BY id LIMIT :limit{lock}) "
+            "RETURNING id, subscriber_id, attempts"
+        ).bindparams(bindparam("lease", type_=_TIME), bindparam("now", type_=_TIME))
+        stamp = now()
+        with self.errors(), self.engine.begin() as conn:
+            rows = conn.execute(
+                sql,
+                {
+                    "worker": worker,
+                    "lease": stamp + lease,
+                    "now": stamp,
+                    "send": send_id,
+                    "limit": limit,
+                },
+            ).all()
+        if not rows:
+            return []
+        subscribers = self._subscribers([r[1] for r in rows])
+        return sorted(
+            (Claim(r[0], subscribers[r[1]], r[2]) for r in rows if r[1] in subscribers),
+            key=lambda c: c.delivery_id,
+        )
+
+    def _subscribers(self, ids: Sequence[int]) -> dict[int, Subscriber]:
+        from .subscribers import as_subscriber
+
+        with self.errors(), self.session() as s:
+            rows = s.exec(select(SubscriberRow).where(col(SubscriberRow.id).in_(list(ids))))
+            return {r.id: as_subscriber(r) for r in rows if r.id is not None}
+
+    def record(self, outcomes: Sequence[Outcome], bounce_limit: int) -> None:
+        """Write a batch of outcomes in one transaction, with the subscribers' bounce counts."""
+        if not outcomes:
+            return
+        stamp = now()
+        with self.errors(), self.engine.begin() as conn:
+            conn.execute(
+                update(DeliveryRow)
+                .where(col(DeliveryRow.id) == bindparam("did"))
+                .values(
+                    state=bindparam("st"),
+                    last_reply=bindparam("reply"),
+                    message_id=bindparam("mid"),
+                    attempts=DeliveryRow.attempts + bindparam("n"),
+                    worker=None,
+                    lease_until=None,
+                    updated_at=stamp,
+                ),
+                [
+                    {
+                        "did": o.delivery_id,
+                        "st": o.state,
+                        "reply": o.reply,
+                        "mid": o.message_id,
+                        "n": o.attempts,
+                    }
+                    for o in outcomes
+                ],
+            )
+            failed = [o.subscriber_id for o in outcomes if o.state == "failed"]
+            sent = [o.subscriber_id for o in outcomes if o.state == "sent"]
+            if failed:
+                conn.execute(
+                    update(SubscriberRow)
+                    .where(col(SubscriberRow.id).in_(failed))
+                    .values(hard_bounces=SubscriberRow.hard_bounces + 1, updated_at=stamp)
+                )
+                conn.execute(
+                    update(SubscriberRow)
+                    .where(
+                        col(SubscriberRow.id).in_(failed),
+                        col(SubscriberRow.hard_bounces) >= bounce_limit,
+                        col(SubscriberRow.status) == "active",
+                    )
+                    .values(status="bounced", updated_at=stamp)
+                )
+            if sent:
+                conn.execute(
+                    update(SubscriberRow)
+                    .where(col(SubscriberRow.id).in_(sent), col(SubscriberRow.hard_bounces) > 0)
+                    .values(hard_bounces=0)
+                )
+
+    def counts(self, send_id: int | None) -> SendCounts:
+        if send_id is None:
+            return SendCounts()
+        with self.errors(), self.session() as s:
+            rows = s.exec(
+                select(DeliveryRow.state, func.count())
+                .where(DeliveryRow.send_id == send_id)
+                .group_by(DeliveryRow.state)
+            ).all()
+        by_state = dict(rows)
+        by_state["queued"] = by_state.get("queued", 0) + by_state.pop("sending", 0)
+        return SendCounts(**{k: by_state.get(k, 0) for k in STATES})
+
+    def finish_send(self, send_id: int) -> None:
+        with self.errors(), self.session() as s:
+            row = s.get(SendRow, send_id)
+            if row is not None:
+                row.finished_at = now()
+                s.add(row)
+                s.commit()
+
+    def sends(self) -> list[tuple[str, int]]:
+        """(date, send id) of every send, newest first."""
+        with self.errors(), self.session() as s:
+            rows = s.exec(select(SendRow.date, SendRow.id).order_by(col(SendRow.date).desc()))
+            return [(d, i) for d, i in rows if i is not None]

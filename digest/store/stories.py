@@ -1,0 +1,107 @@
+"""Stories, ingested files and composed digests."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from sqlmodel import col, func, select
+
+from ..errors import NotFoundError
+from ..model import Digest, Document
+from .base import BaseStore
+from .tables import DigestRow, FileRow, StoryRow, now
+
+CHUNK = 500  # values per IN (...) list
+
+
+class StoryStore(BaseStore):
+    def known_files(self, hashes: Iterable[str]) -> set[str]:
+        wanted = list(set(hashes))
+        found: set[str] = set()
+        with self.errors(), self.session() as s:
+            for i in range(0, len(wanted), CHUNK):
+                chunk = wanted[i : i + CHUNK]
+                found.update(s.exec(select(FileRow.sha256).where(col(FileRow.sha256).in_(chunk))))
+        return found
+
+    def add_documents(self, items: Iterable[tuple[Document, str, str, str]]) -> list[bool]:
+        """Store (document, fingerprint, path, file sha256) items in one transaction.
+
+        Returns, per item, True when stored and False when the same story was already there.
+        """
+        items = list(items)
+        results: list[bool] = []
+        with self.errors(), self.session() as s:
+            prints = [fp for _, fp, _, _ in items]
+            existing: dict[str, int | None] = {}
+            for i in range(0, len(prints), CHUNK):
+                rows = s.exec(
+                    select(StoryRow.fingerprint, StoryRow.id).where(
+                        col(StoryRow.fingerprint).in_(prints[i : i + CHUNK])
+                    )
+                )
+                existing.update(dict(rows.all()))
+            files_seen: set[str] = set()
+            for doc, fp, path, sha in items:
+                stored = fp not in existing
+                if stored:
+                    row = StoryRow(
+                        fingerprint=fp,
+                        date=doc.date,
+                        title=doc.title,
+                        title_source=doc.title_source,
+                        source=doc.source,
+                        section_label=doc.section_label,
+                        body=list(doc.body),
+                        related_links=list(doc.related_links),
+                        headline_groups=[list(g) for g in doc.headline_groups],
+                        path=path,
+                    )
+                    s.add(row)
+                    s.flush()
+                    existing[fp] = row.id
+                if sha not in files_seen:
+                    s.add(FileRow(sha256=sha, path=path, story_id=existing[fp]))
+                    files_seen.add(sha)
+                results.append(stored)
+            s.commit()
+        return results
+
+    def documents_for(self, date: str) -> list[Document]:
+        with self.errors(), self.session() as s:
+            rows = s.exec(select(StoryRow).where(StoryRow.date == date).order_by(col(StoryRow.id)))
+            return [r.document() for r in rows]
+
+    def story_days(self) -> list[tuple[str, int]]:
+        """Days that have stories, newest first, with their story counts."""
+        with self.errors(), self.session() as s:
+            rows = s.exec(
+                select(StoryRow.date, func.count())
+                .group_by(StoryRow.date)
+                .order_by(col(StoryRow.date).desc())
+            )
+            return [(d, n) for d, n in rows]
+
+    def save_digest(self, digest: Digest) -> None:
+        with self.errors(), self.session() as s:
+            row = s.get(DigestRow, digest.date) or DigestRow(
+                date=digest.date, subject="", preheader="", data=""
+            )
+            row.subject = digest.subject
+            row.preheader = digest.preheader
+            row.data = json.dumps(digest.to_json(), ensure_ascii=False)
+            row.composed_at = now()
+            s.add(row)
+            s.commit()
+
+    def get_digest(self, date: str) -> Digest:
+        with self.errors(), self.session() as s:
+            row = s.get(DigestRow, date)
+        if row is None:
+            raise NotFoundError(f"no digest for {date}: run 'digest compose --date {date}' first")
+        return Digest.from_json(json.loads(row.data))
+
+    def has_digest(self, date: str) -> bool:
+        with self.errors(), self.session() as s:
+            return s.get(DigestRow, date) is not None

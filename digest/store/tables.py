@@ -1,0 +1,109 @@
+"""The database tables. Only the store package imports sqlmodel."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from ..model import Document
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class StoryRow(SQLModel, table=True):
+    __tablename__ = "stories"
+
+    id: int | None = Field(default=None, primary_key=True)
+    fingerprint: str = Field(unique=True, max_length=64)
+    date: str = Field(index=True, max_length=10)
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    title_source: str = Field(max_length=16)
+    source: str | None = Field(default=None, max_length=200)
+    section_label: str | None = Field(default=None, max_length=200)
+    body: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    related_links: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    headline_groups: list[list[str]] = Field(sa_column=Column(JSON, nullable=False))
+    path: str = Field(sa_column=Column(Text, nullable=False))
+    ingested_at: dt.datetime = Field(default_factory=now)
+
+    def document(self) -> Document:
+        return Document.from_json(
+            {
+                "date": self.date,
+                "title": self.title,
+                "title_source": self.title_source,
+                "source": self.source,
+                "section_label": self.section_label,
+                "body": self.body,
+                "related_links": self.related_links,
+                "headline_groups": self.headline_groups,
+            }
+        )
+
+
+class FileRow(SQLModel, table=True):
+    """Every file ingested, by content hash, so a file already read is not read again."""
+
+    __tablename__ = "ingested_files"
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    path: str = Field(sa_column=Column(Text, nullable=False))
+    story_id: int | None = Field(default=None, foreign_key="stories.id")
+    ingested_at: dt.datetime = Field(default_factory=now)
+
+
+class DigestRow(SQLModel, table=True):
+    __tablename__ = "digests"
+
+    date: str = Field(primary_key=True, max_length=10)
+    subject: str = Field(sa_column=Column(Text, nullable=False))
+    preheader: str = Field(sa_column=Column(Text, nullable=False))
+    data: str = Field(sa_column=Column(Text, nullable=False))  # Digest.to_json()
+    composed_at: dt.datetime = Field(default_factory=now)
+
+
+class SubscriberRow(SQLModel, table=True):
+    __tablename__ = "subscribers"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(unique=True, max_length=320)  # normalised, lower case
+    name: str | None = Field(default=None, max_length=200)
+    sections: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    status: str = Field(default="active", index=True, max_length=16)
+    hard_bounces: int = 0  # consecutive permanent failures; reset by a delivery
+    created_at: dt.datetime = Field(default_factory=now)
+    updated_at: dt.datetime = Field(default_factory=now)
+
+
+class SendRow(SQLModel, table=True):
+    """A digest's send, created once per date whoever starts it."""
+
+    __tablename__ = "sends"
+
+    id: int | None = Field(default=None, primary_key=True)
+    date: str = Field(unique=True, max_length=10)
+    started_at: dt.datetime = Field(default_factory=now)
+    finished_at: dt.datetime | None = None
+
+
+class DeliveryRow(SQLModel, table=True):
+    """One subscriber's copy of one send, and where it stands."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("send_id", "subscriber_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    send_id: int = Field(foreign_key="sends.id", index=True)
+    subscriber_id: int = Field(foreign_key="subscribers.id", index=True)
+    # queued, sending (claimed by a worker), sent, failed, deferred, skipped
+    state: str = Field(default="queued", index=True, max_length=16)
+    attempts: int = 0
+    last_reply: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    message_id: str | None = Field(default=None, max_length=300)
+    worker: str | None = Field(default=None, max_length=100)
+    lease_until: dt.datetime | None = None
+    updated_at: dt.datetime = Field(default_factory=now)

@@ -1,0 +1,152 @@
+"""Subscriber addresses and lists: validation, normalisation and CSV reading. Pure.
+
+Addresses are checked for syntax only (no DNS) with email-validator and folded to lower case,
+so the same address in another case is the same subscriber.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from email_validator import EmailNotValidError, validate_email
+
+from .errors import DigestError
+
+STATES = ("active", "unsubscribed", "bounced", "pending")
+MAX_NAME = 200
+
+
+class SubscriberError(DigestError, ValueError):
+    """A subscriber's address, name or sections are not acceptable."""
+
+
+@dataclass(frozen=True)
+class NewSubscriber:
+    email: str
+    name: str | None
+    sections: tuple[str, ...] | None  # None: every section
+    line: int = 0  # where it came from in a CSV file, for messages
+
+
+def normalize_email(address: str) -> str:
+    """The canonical form of an address, or SubscriberError saying what is wrong with it."""
+    address = address.strip()
+    if not address:
+        raise SubscriberError("email is empty")
+    try:
+        result = validate_email(address, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise SubscriberError(f"invalid email {address!r}: {exc}") from None
+    return result.normalized.lower()
+
+
+def clean_name(name: str | None) -> str | None:
+    """A display name without control characters (they could inject headers)."""
+    if name is None:
+        return None
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise SubscriberError("name contains a line break or control character")
+    name = " ".join(name.split())
+    if len(name) > MAX_NAME:
+        raise SubscriberError(f"name is longer than {MAX_NAME} characters")
+    return name or None
+
+
+def parse_sections(
+    value: str | Iterable[str] | None, known: Sequence[str]
+) -> tuple[str, ...] | None:
+    """Section names from 'A;B' (or a list), matched case-insensitively to the configured ones.
+
+    Empty means every section (None).
+    """
+    if value is None:
+        return None
+    items = value.split(";") if isinstance(value, str) else list(value)
+    names = [" ".join(v.split()) for v in items if v.strip()]
+    if not names:
+        return None
+    by_fold = {k.casefold(): k for k in known}
+    chosen: list[str] = []
+    for n in names:
+        canonical = by_fold.get(n.casefold())
+        if canonical is None:
+            raise SubscriberError(f"unknown section {n!r}")
+        if canonical not in chosen:
+            chosen.append(canonical)
+    return tuple(sorted(chosen, key=list(known).index))
+
+
+def new_subscriber(
+    email: str,
+    name: str | None,
+    sections: str | Iterable[str] | None,
+    known: Sequence[str],
+    line: int = 0,
+) -> NewSubscriber:
+    return NewSubscriber(
+        normalize_email(email), clean_name(name), parse_sections(sections, known), line
+    )
+
+
+@dataclass
+class CsvResult:
+    rows: list[NewSubscriber]
+    errors: list[str]  # "FILE:LINE: reason", one per bad row
+
+
+def read_csv(path: Path, known: Sequence[str]) -> CsvResult:
+    """Read a subscriber CSV (columns email, name, sections; sections optional)."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SubscriberError(f"{path}: not valid UTF-8 (offset {exc.start})") from None
+    except OSError as exc:
+        raise SubscriberError(f"{path}: cannot read: {exc.strerror}") from None
+    return parse_csv(text, str(path), known)
+
+
+def parse_csv(text: str, origin: str, known: Sequence[str]) -> CsvResult:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    if "email" not in header:
+        raise SubscriberError(f"{origin}:1: no 'email' column (expected email,name,sections)")
+    reader.fieldnames = header
+    result = CsvResult([], [])
+    seen: dict[str, int] = {}
+    try:
+        for record in reader:
+            line = reader.line_num
+            if not any((v or "").strip() for v in record.values() if isinstance(v, str)):
+                continue  # blank line
+            try:
+                sub = new_subscriber(
+                    record.get("email") or "",
+                    record.get("name"),
+                    record.get("sections"),
+                    known,
+                    line,
+                )
+            except SubscriberError as exc:
+                result.errors.append(f"{origin}:{line}: {exc}")
+                continue
+            if sub.email in seen:
+                result.errors.append(f"{origin}:{line}: {sub.email} repeats line {seen[sub.email]}")
+                continue
+            seen[sub.email] = line
+            result.rows.append(sub)
+    except csv.Error as exc:
+        result.errors.append(f"{origin}:{reader.line_num}: malformed CSV: {exc}")
+    return result
+
+
+def write_csv(rows: Iterable[tuple[str, str | None, tuple[str, ...] | None]]) -> str:
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["email", "name", "sections"])
+    for email, name, sections in rows:
+        writer.writerow([email, name or "", ";".join(sections or ())])
+    return out.getvalue()

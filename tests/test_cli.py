@@ -1,0 +1,145 @@
+"""Every command through click's CliRunner, on a real SQLite file in a temporary folder."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from digest.cli import cli
+
+from .conftest import FIXTURES, ROOT, SAMPLE_DAY, SAMPLES
+
+
+@pytest.fixture
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    env = {
+        "DIGEST_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "DIGEST_OUTBOX": str(tmp_path / "outbox"),
+    }
+
+    def invoke(*args: str) -> Result:
+        return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+    return invoke
+
+
+def test_ingest_compose_preview(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    r = run("ingest", str(SAMPLES))
+    assert r.exit_code == 0, r.output
+    m = re.search(r"ingest: (\d+) stored, (\d+) duplicates skipped, 0 refused", r.output)
+    assert m and int(m.group(1)) >= 12 and int(m.group(2)) >= 1  # the syndicated copy
+
+    again = run("ingest", str(SAMPLES))
+    assert again.exit_code == 0
+    assert "ingest: 0 stored" in again.output
+
+    r = run("compose", "--date", SAMPLE_DAY, "--json")
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.output)
+    assert data["date"] == SAMPLE_DAY
+    assert len(data["sections"]) >= 6
+    assert sum(len(s["stories"]) for s in data["sections"]) >= 12
+
+    r = run("compose", "--date", SAMPLE_DAY)
+    assert r.exit_code == 0 and "stories" in r.output
+
+    r = run("preview", "--date", SAMPLE_DAY)
+    assert r.exit_code == 0, r.output
+    paths = [Path(p) for p in r.output.split()]
+    assert [p.name for p in paths] == ["digest.html", "digest.txt", "digest.eml"]
+    assert all(p.is_file() and p.parent == tmp_path / "outbox" / SAMPLE_DAY for p in paths)
+    msg = email.message_from_bytes(paths[2].read_bytes(), policy=email.policy.default)
+    assert msg.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
+    assert msg["Subject"] == data["subject"]
+
+
+def test_ingest_json_prints_fields_and_stores_nothing(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    r = run("ingest", "--json", str(FIXTURES / "layouts"))
+    assert r.exit_code == 0, r.output
+    docs = json.loads(r.output)
+    assert docs and all(
+        set(d)
+        == {
+            "date",
+            "title",
+            "title_source",
+            "source",
+            "section_label",
+            "body",
+            "related_links",
+            "headline_groups",
+        }
+        for d in docs
+    )
+    assert not (tmp_path / "cli.db").exists()  # --json never opens the database
+
+
+def test_bad_files_are_refused_and_good_ones_stored(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00")
+    (folder / "latin1.txt").write_bytes(" date 2020-01-01 caf\xe9\n".encode("latin-1"))
+    (folder / "good.txt").write_text(" date 2020-01-01 A rocket flew.\n", encoding="utf-8")
+    r = run("ingest", str(folder))
+    assert r.exit_code == 1
+    assert "1 stored, 0 duplicates skipped, 3 refused" in r.output
+    refusals = [ln for ln in r.output.splitlines() if ln.startswith("refused: ")]
+    assert len(refusals) == 3
+    assert any("empty.txt: empty file" in ln for ln in refusals)
+    assert any("binary.txt: binary file" in ln for ln in refusals)
+    assert any("latin1.txt" in ln and "not valid UTF-8" in ln for ln in refusals)
+    r = run("compose", "--date", "2020-01-01", "--json")
+    assert json.loads(r.output)["sections"][0]["stories"][0]["title"] == "A rocket flew"
+
+
+def test_compose_without_stories_is_a_clear_error(run) -> None:  # type: ignore[no-untyped-def]
+    r = run("compose", "--date", "1999-01-01")
+    assert r.exit_code == 2
+    assert r.output.strip() == (
+        "error: no stories for 1999-01-01: ingest that day's documents first"
+    )
+
+
+def test_preview_without_digest_is_a_clear_error(run) -> None:  # type: ignore[no-untyped-def]
+    r = run("preview", "--date", "1999-01-01")
+    assert r.exit_code == 2
+    assert "no digest for 1999-01-01" in r.output
+
+
+def test_bad_date_is_a_usage_error(run) -> None:  # type: ignore[no-untyped-def]
+    r = run("compose", "--date", "26/11/2026")
+    assert r.exit_code == 2
+    assert "YYYY-MM-DD" in r.output
+
+
+def test_bad_config_names_the_file(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "digest.toml").write_text("summary_chars = 'lots'\n")
+    r = run("compose", "--date", "2020-01-01")
+    assert r.exit_code == 2
+    assert "digest.toml: summary_chars must be a whole number" in r.output
+
+
+def _commands() -> list[str]:
+    names = []
+    for name, cmd in cli.commands.items():
+        subs = getattr(cmd, "commands", None)
+        names += [f"{name} {s}" for s in subs] if subs else [name]
+    return names
+
+
+@pytest.mark.parametrize("command", _commands())
+def test_every_command_has_help_with_an_example_and_is_in_the_readme(command: str) -> None:
+    r = CliRunner().invoke(cli, [*command.split(), "--help"])
+    assert r.exit_code == 0
+    assert "Example" in r.output
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"digest {command}" in readme
