@@ -30,3 +30,7 @@ def store(config: Config) -> Iterator[Store]:
     s = Store(config.database_url)
     yield s
     s.close()
+
+
+# The real SMTP server fixtures (smtp_server, smtp_server_factory) for every test module.
+from tests.smtp_server import smtp_server_factory_fixture, smtp_server_fixture  # noqa: E402, F401
