@@ -12,12 +12,14 @@ from pathlib import Path
 
 from .compose import compose
 from .config import Config
-from .deliver.message import Envelope, build_message, domain_of
-from .errors import DocumentError
+from .deliver.message import PREFERENCES_TOKEN, UNSUBSCRIBE_TOKEN, Recipient
+from .deliver.variants import Variants
+from .errors import ComposeError, DocumentError, NotFoundError
 from .ingest import decode, find_documents, fingerprint, parse_document, read_document
-from .model import Digest, Document
-from .render import Links, Renderer
+from .model import Digest, Document, Subscriber
 from .store import Store
+from .store.subscribers import ImportReport
+from .subscribers import SubscriberError, new_subscriber, normalize_email, read_csv
 
 BATCH = 500  # documents stored per transaction
 
@@ -95,7 +97,10 @@ def _ingest_batch(
 
 
 def compose_day(store: Store, config: Config, date: str) -> Digest:
-    """Compose the day's digest from its stored stories and store it (replacing an older one)."""
+    """Compose the day's digest from its stored stories and store it (replacing an older one,
+    unless sending has begun: then subscribers would get different digests for one day)."""
+    if store.find_send(date) is not None:
+        raise ComposeError(f"the digest for {date} is already being sent; it cannot change now")
     digest = compose(date, store.documents_for(date), config)
     store.save_digest(digest)
     return digest
@@ -108,47 +113,61 @@ class PreviewFiles:
     eml: Path
 
 
-def preview_links(config: Config, date: str) -> Links:
-    base = config.base_url.rstrip("/")
-    return Links(
-        unsubscribe=f"{base}/u/preview",
-        preferences=f"{base}/p/preview",
-        archive=f"{base}/archive/{date}",
-    )
+PREVIEW_RECIPIENT = Recipient(0, "reader@example.com", "Preview Reader", "preview", "preview")
 
 
 def preview(
-    store: Store, config: Config, date: str, renderer: Renderer | None = None
+    store: Store, config: Config, date: str, sections: tuple[str, ...] | None = None
 ) -> PreviewFiles:
-    """Write the day's digest as HTML, text and a full .eml under outbox/<date>/."""
+    """Write the day's digest as HTML, text and the full .eml under outbox/<date>/, exactly as
+    a subscriber with `sections` (None: all) would get it, with placeholder link tokens."""
     digest = store.get_digest(date)
-    renderer = renderer or Renderer(config)
-    links = preview_links(config, date)
-    html, cap = renderer.fit(digest, links)
-    text = renderer.text(digest, links, headline_cap=cap)
-    domain = domain_of(config.from_addr)
-    envelope = Envelope(
-        from_addr=config.from_addr,
-        to_addr=f"subscriber@{domain}",
-        to_name="Preview Reader",
-        subject=digest.subject,
-        message_id=f"<digest.{date}.preview@{domain}>",
-        list_id=list_id(config),
-        unsubscribe_url=links.unsubscribe,
-    )
-    message = build_message(envelope, text, html)
+    template = Variants(config, digest).get(sections)
+    if template is None:
+        raise NotFoundError(f"the digest for {date} has none of the sections {sections}")
+    r = PREVIEW_RECIPIENT
+
+    def personal(body: str) -> str:
+        return body.replace(UNSUBSCRIBE_TOKEN, r.unsubscribe_token).replace(
+            PREFERENCES_TOKEN, r.preferences_token
+        )
+
     folder = config.outbox / date
     folder.mkdir(parents=True, exist_ok=True)
     files = PreviewFiles(folder / "digest.html", folder / "digest.txt", folder / "digest.eml")
-    files.html.write_text(html, encoding="utf-8")
-    files.text.write_text(text, encoding="utf-8")
-    files.eml.write_bytes(message.as_bytes())
+    files.html.write_text(personal(template.html), encoding="utf-8")
+    files.text.write_text(personal(template.text), encoding="utf-8")
+    files.eml.write_bytes(template.build(r))
     return files
 
 
-def list_id(config: Config) -> str:
-    """RFC 2919 List-Id: the newsletter's name and a dotted identifier under its domain."""
-    slug = "".join(c if c.isalnum() else "-" for c in config.name.lower()).strip("-")
-    slug = "-".join(p for p in slug.split("-") if p) or "digest"
-    name = config.name.replace('"', "'")
-    return f'"{name}" <{slug}.{domain_of(config.from_addr)}>'
+# ---- subscribers ------------------------------------------------------------------------
+
+
+def import_subscribers(
+    store: Store, config: Config, path: Path, skip_invalid: bool = False
+) -> tuple[ImportReport | None, list[str]]:
+    """Import a CSV. With bad rows nothing is imported, unless `skip_invalid`; either way the
+    bad rows come back as 'FILE:LINE: reason' lines."""
+    result = read_csv(path, config.section_names)
+    if result.errors and not skip_invalid:
+        return None, result.errors
+    return store.upsert_subscribers(result.rows), result.errors
+
+
+def add_subscriber(
+    store: Store, config: Config, email: str, name: str | None, sections: str | None
+) -> str:
+    new = new_subscriber(email, name, sections, config.section_names)
+    existing = store.find_subscriber(new.email)
+    if existing and existing.status in ("unsubscribed", "bounced"):
+        raise SubscriberError(f"{new.email} is {existing.status}; only they can subscribe again")
+    report = store.upsert_subscribers([new])
+    return "added" if report.added else "updated" if report.updated else "unchanged"
+
+
+def find(store: Store, email: str) -> Subscriber:
+    sub = store.find_subscriber(normalize_email(email))
+    if sub is None:
+        raise NotFoundError(f"no subscriber {email}")
+    return sub

@@ -13,10 +13,11 @@ from typing import Any
 
 import click
 
-from . import app
+from . import app, sending
 from .config import Config, load_config
 from .errors import DigestError
 from .store import Store
+from .subscribers import write_csv
 
 
 class State:
@@ -150,6 +151,269 @@ def preview(state: State, date: str, open_browser: bool) -> None:
         click.echo(str(path))
     if open_browser:
         webbrowser.open(files.html.resolve().as_uri())
+
+
+# ---- subscribers -------------------------------------------------------------------------
+
+
+@cli.group()
+def subscribers() -> None:
+    """Manage the subscriber list.
+
+    \b
+    Example:
+      digest subscribers import subscribers/sample.csv
+      digest subscribers list --json
+    """
+
+
+@subscribers.command("import")
+@click.argument("csv_file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--skip-invalid", is_flag=True, help="Import the good rows even if some are bad.")
+@click.pass_obj
+def subscribers_import(state: State, csv_file: Path, skip_invalid: bool) -> None:
+    """Import subscribers from a CSV with columns email, name, sections.
+
+    sections is optional: section names separated by ';', empty for all. By default a file
+    with any bad row imports nothing (each bad row is reported with its line number). An
+    address that unsubscribed is never resubscribed by an import. Importing twice changes
+    nothing.
+
+    \b
+    Example:
+      digest subscribers import subscribers/sample.csv --skip-invalid
+    """
+    report, errors = app.import_subscribers(state.store, state.config, csv_file, skip_invalid)
+    for err in errors:
+        click.echo(f"refused: {err}", err=True)
+    if report is None:
+        click.echo(f"import: nothing imported: {len(errors)} bad rows (see --skip-invalid)")
+    else:
+        click.echo(f"import: {report.summary}, {len(errors)} bad rows skipped")
+    if errors:
+        sys.exit(1)
+
+
+@subscribers.command("add")
+@click.argument("email")
+@click.option("--name", help="Display name.")
+@click.option("--sections", help="Section names separated by ';' (default: all).")
+@click.pass_obj
+def subscribers_add(state: State, email: str, name: str | None, sections: str | None) -> None:
+    """Add a subscriber, or update the name and sections of an existing one.
+
+    \b
+    Example:
+      digest subscribers add ana@example.com --name "Ana Ruiz" --sections "Space;Nuclear"
+    """
+    outcome = app.add_subscriber(state.store, state.config, email, name, sections)
+    click.echo(f"{outcome}: {app.find(state.store, email).email}")
+
+
+@subscribers.command("remove")
+@click.argument("email")
+@click.pass_obj
+def subscribers_remove(state: State, email: str) -> None:
+    """Delete a subscriber and their delivery records entirely.
+
+    \b
+    Example:
+      digest subscribers remove ana@example.com
+    """
+    sub = app.find(state.store, email)
+    state.store.remove_subscriber(sub.id)
+    click.echo(f"removed: {sub.email}")
+
+
+@subscribers.command("unsubscribe")
+@click.argument("email")
+@click.pass_obj
+def subscribers_unsubscribe(state: State, email: str) -> None:
+    """Stop sending to a subscriber, keeping the record (an import will not resubscribe them).
+
+    \b
+    Example:
+      digest subscribers unsubscribe ana@example.com
+    """
+    sub = app.find(state.store, email)
+    state.store.set_status(sub.id, "unsubscribed")
+    click.echo(f"unsubscribed: {sub.email}")
+
+
+@subscribers.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option(
+    "--status",
+    type=click.Choice(["active", "unsubscribed", "bounced", "pending"]),
+    help="Only subscribers in this state.",
+)
+@click.pass_obj
+def subscribers_list(state: State, as_json: bool, status: str | None) -> None:
+    """List subscribers.
+
+    \b
+    Example:
+      digest subscribers list --status active --json
+    """
+    subs = state.store.list_subscribers(status)
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "email": s.email,
+                        "name": s.name,
+                        "sections": list(s.sections) if s.sections else None,
+                        "status": s.status,
+                    }
+                    for s in subs
+                ],
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+        return
+    for s in subs:
+        sections = "; ".join(s.sections) if s.sections else "all sections"
+        click.echo(f"{s.email}\t{s.name or ''}\t{s.status}\t{sections}")
+    click.echo(f"{len(subs)} subscribers")
+
+
+@subscribers.command("export")
+@click.argument("csv_file", type=click.Path(path_type=Path, dir_okay=False))
+@click.pass_obj
+def subscribers_export(state: State, csv_file: Path) -> None:
+    """Write the active subscribers to a CSV that `import` reads back.
+
+    \b
+    Example:
+      digest subscribers export backup.csv
+    """
+    subs = state.store.list_subscribers("active")
+    csv_file.write_text(write_csv((s.email, s.name, s.sections) for s in subs), encoding="utf-8")
+    click.echo(f"exported {len(subs)} subscribers to {csv_file}")
+
+
+# ---- sending -----------------------------------------------------------------------------
+
+
+def _progress_bar() -> tuple[
+    Callable[[int], None] | None, Callable[[int], None] | None, Callable[[], None]
+]:
+    """A progress bar on a terminal; nothing when cron or a pipe is watching."""
+    if not sys.stdout.isatty():
+        return None, None, lambda: None
+    holder: dict[str, Any] = {}
+
+    def start(total: int) -> None:
+        holder["bar"] = click.progressbar(length=max(total, 1), label="sending", file=sys.stderr)
+        holder["bar"].__enter__()
+
+    def step(n: int) -> None:
+        if "bar" in holder:
+            holder["bar"].update(n)
+
+    def finish() -> None:
+        if "bar" in holder:
+            holder["bar"].__exit__(None, None, None)
+
+    return step, start, finish
+
+
+@cli.command()
+@date_option()
+@click.option(
+    "--transport",
+    type=click.Choice(["smtp", "outbox"]),
+    help="Default: smtp when smtp_host is configured, else outbox.",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Render and write to the outbox, whatever the config."
+)
+@click.option("--concurrency", type=click.IntRange(1, 1000), help="SMTP connections at once.")
+@click.option(
+    "--rate", type=click.FloatRange(0), help="Messages per second at most (0: no limit)."
+)
+@click.pass_obj
+def send(
+    state: State,
+    date: str,
+    transport: str | None,
+    dry_run: bool,
+    concurrency: int | None,
+    rate: float | None,
+) -> None:
+    """Send the composed digest for a day to every active subscriber, each exactly once.
+
+    Running it again delivers only what is not yet sent (deferred ones are retried). The exit
+    code is 1 when anything failed or was deferred.
+
+    \b
+    Example:
+      digest send --date 2026-11-26 --transport smtp --concurrency 8
+    """
+    step, start, finish = _progress_bar()
+    request = sending.SendRequest(date, transport, dry_run, concurrency, rate)
+    try:
+        result = sending.send(state.store, state.config, request, step, start)
+    finally:
+        finish()
+    click.echo(result.summary)
+    if not result.complete:
+        sys.exit(1)
+
+
+@cli.command()
+@date_option()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def status(state: State, date: str, as_json: bool) -> None:
+    """Show a day's deliveries by state.
+
+    \b
+    Example:
+      digest status --date 2026-11-26 --json
+    """
+    counts = sending.status(state.store, date)
+    if as_json:
+        click.echo(json.dumps(counts.as_dict()))
+    else:
+        click.echo(f"{date}: " + ", ".join(f"{v} {k}" for k, v in counts.as_dict().items()))
+
+
+@cli.command()
+@date_option(required=False, help="The day to send (default: today, UTC).")
+@click.option(
+    "--transport",
+    type=click.Choice(["smtp", "outbox"]),
+    help="Default: smtp when smtp_host is configured, else outbox.",
+)
+@click.pass_obj
+def run(state: State, date: str | None, transport: str | None) -> None:
+    """The daily job for cron: ingest the inbox, compose the day if needed, send it.
+
+    Safe to run twice (the second run sends nothing new); refuses to start while another run
+    or send holds the lock.
+
+    \b
+    Example:
+      digest run --date 2026-11-26
+    """
+    day = date or dt.datetime.now(dt.UTC).date().isoformat()
+    step, _, finish = _progress_bar()
+    try:
+        result = sending.run(state.store, state.config, day, transport, step)
+    finally:
+        finish()
+    refused = result.ingest.refused
+    for err in refused:
+        click.echo(f"refused: {err}", err=True)
+    click.echo(f"ingest: {result.ingest.summary}")
+    if result.composed:
+        click.echo(f"compose: {day}")
+    click.echo(result.send.summary)
+    if refused or not result.send.complete:
+        sys.exit(1)
 
 
 def main() -> None:

@@ -42,6 +42,10 @@ def long_date(date: str) -> str:
     return f"{day:%A} {day.day} {day:%B %Y}"
 
 
+def subject_line(config: Config, date: str, lead_title: str) -> str:
+    return clean_spaces(f"{config.name}, {long_date(date)}: {lead_title}")
+
+
 def compose(date: str, documents: Sequence[Document], config: Config) -> Digest:
     """Group the day's stories and related headlines into sections, in config order.
 
@@ -81,7 +85,7 @@ def compose(date: str, documents: Sequence[Document], config: Config) -> Digest:
     lead = next((s.stories[0] for s in sections if s.stories), None)
     if lead is None:
         raise ComposeError(f"no stories for {date}")
-    subject = f"{config.name}, {long_date(date)}: {lead.title}"
+    subject = subject_line(config, date, lead.title)
     others = [st.title for s in sections for st in s.stories if st is not lead]
     n_stories = sum(len(s.stories) for s in sections)
     n_heads = sum(len(s.headlines) for s in sections)

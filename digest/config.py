@@ -1,14 +1,15 @@
 """Settings, loaded once: embedded defaults, then digest.toml, then DIGEST_* environment.
 
 The result is a frozen Config that callers pass in; nothing reads settings from a global.
+Secrets (SMTP password, secret key) are kept out of the Config's repr, so they never reach a log.
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,8 @@ from .errors import ConfigError
 
 DEFAULTS_FILE = Path(__file__).with_name("default.toml")
 CONFIG_NAME = "digest.toml"
+TLS_MODES = ("none", "starttls", "tls")
+TRANSPORTS = ("smtp", "outbox")
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,7 @@ class SectionRule:
 @dataclass(frozen=True)
 class Config:
     name: str
-    database_url: str
+    database_url: str = field(repr=False)  # may carry a password
     outbox: Path
     inbox: Path
     base_url: str
@@ -39,6 +42,25 @@ class Config:
     more_section: str
     sections: tuple[SectionRule, ...]
     templates: Path | None = None
+    # delivery
+    transport: str | None = None  # None: smtp when smtp_host is set, else outbox
+    smtp_host: str | None = None
+    smtp_port: int | None = None  # None: 465 for tls, 587 for starttls, else 25
+    smtp_username: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_tls: str = "none"
+    smtp_timeout: float = 30.0
+    smtp_verify: bool = True
+    smtp_ca_file: Path | None = None
+    concurrency: int = 8
+    rate: float = 0.0  # messages per second, 0 for no limit
+    max_attempts: int = 3
+    retry_backoff: float = 1.0
+    bounce_limit: int = 3
+    secret_key: str | None = field(default=None, repr=False)
+    unsubscribe_mailto: str | None = None
+    return_path: str | None = None
+    lock_file: Path = Path("digest.lock")
     source: str = "defaults"  # which file the settings came from, for messages
 
     @property
@@ -46,20 +68,112 @@ class Config:
         """Every section a digest can have, in order, the catch-all last."""
         return (*(s.name for s in self.sections), self.more_section)
 
+    @property
+    def default_transport(self) -> str:
+        return self.transport or ("smtp" if self.smtp_host else "outbox")
 
-# TOML key -> (Config field, type). `from` is a Python keyword, hence from_addr.
-_SCALARS: dict[str, tuple[str, type]] = {
-    "name": ("name", str),
-    "database_url": ("database_url", str),
-    "outbox": ("outbox", Path),
-    "inbox": ("inbox", Path),
-    "base_url": ("base_url", str),
-    "from": ("from_addr", str),
-    "summary_chars": ("summary_chars", int),
-    "html_max_bytes": ("html_max_bytes", int),
-    "more_section": ("more_section", str),
-    "templates": ("templates", Path),
+
+def _text(key: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("must be a non-empty string")
+    return value.strip()
+
+
+def _optional(convert: Callable[[str, Any], Any]) -> Callable[[str, Any], Any]:
+    """Empty string means 'not set', so a config file or the environment can clear a value."""
+
+    def parse(key: str, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        return convert(key, value)
+
+    return parse
+
+
+def _number(kind: type, minimum: float) -> Callable[[str, Any], Any]:
+    def parse(key: str, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError(f"must be a number, not {value!r}")
+        try:
+            number = kind(value)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"must be a {'whole ' if kind is int else ''}number, not {value!r}"
+            ) from None
+        if number < minimum:
+            raise ValueError(f"must be at least {minimum:g}, not {number}")
+        return number
+
+    return parse
+
+
+def _bool(key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"must be true or false, not {value!r}")
+
+
+def _choice(options: tuple[str, ...]) -> Callable[[str, Any], str]:
+    def parse(key: str, value: Any) -> str:
+        text = _text(key, value).lower()
+        if text not in options:
+            raise ValueError(f"must be one of {', '.join(options)}, not {value!r}")
+        return text
+
+    return parse
+
+
+def _path(key: str, value: Any) -> Path:
+    return Path(_text(key, value)).expanduser()
+
+
+# TOML key -> (Config field, parser). `from` is a Python keyword, hence from_addr.
+_SCALARS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
+    "name": ("name", _text),
+    "database_url": ("database_url", _text),
+    "outbox": ("outbox", _path),
+    "inbox": ("inbox", _path),
+    "base_url": ("base_url", _text),
+    "from": ("from_addr", _text),
+    "summary_chars": ("summary_chars", _number(int, 40)),
+    "html_max_bytes": ("html_max_bytes", _number(int, 10_000)),
+    "more_section": ("more_section", _text),
+    "templates": ("templates", _optional(_path)),
+    "transport": ("transport", _optional(_choice(TRANSPORTS))),
+    "smtp_host": ("smtp_host", _optional(_text)),
+    "smtp_port": ("smtp_port", _optional(_number(int, 1))),
+    "smtp_username": ("smtp_username", _optional(_text)),
+    "smtp_password": ("smtp_password", _optional(_text)),
+    "smtp_tls": ("smtp_tls", _choice(TLS_MODES)),
+    "smtp_timeout": ("smtp_timeout", _number(float, 0.01)),
+    "smtp_verify": ("smtp_verify", _bool),
+    "smtp_ca_file": ("smtp_ca_file", _optional(_path)),
+    "concurrency": ("concurrency", _number(int, 1)),
+    "rate": ("rate", _number(float, 0)),
+    "max_attempts": ("max_attempts", _number(int, 1)),
+    "retry_backoff": ("retry_backoff", _number(float, 0)),
+    "bounce_limit": ("bounce_limit", _number(int, 1)),
+    "secret_key": ("secret_key", _optional(_text)),
+    "unsubscribe_mailto": ("unsubscribe_mailto", _optional(_text)),
+    "return_path": ("return_path", _optional(_text)),
+    "lock_file": ("lock_file", _path),
 }
+_REQUIRED = (
+    "name",
+    "database_url",
+    "outbox",
+    "inbox",
+    "base_url",
+    "from_addr",
+    "summary_chars",
+    "html_max_bytes",
+    "more_section",
+)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -70,22 +184,6 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-
-
-def _convert(origin: str, key: str, value: Any, kind: type) -> Any:
-    if kind is int:
-        if isinstance(value, bool):
-            raise ConfigError(f"{origin}: {key} must be a whole number, not {value!r}")
-        try:
-            number = int(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"{origin}: {key} must be a whole number, not {value!r}") from None
-        if number <= 0:
-            raise ConfigError(f"{origin}: {key} must be positive, not {number}")
-        return number
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"{origin}: {key} must be a non-empty string")
-    return Path(value).expanduser() if kind is Path else value
 
 
 def _sections(origin: str, raw: Any) -> tuple[SectionRule, ...]:
@@ -117,8 +215,8 @@ def load_config(
 ) -> Config:
     """Load settings: defaults < config file < environment.
 
-    `path` is an explicit --config file (it must exist); otherwise digest.toml in `cwd` is read
-    when present.
+    `path` is an explicit --config file (it must exist); otherwise DIGEST_CONFIG, or
+    digest.toml in `cwd` when present.
     """
     env = os.environ if env is None else env
     cwd = Path.cwd() if cwd is None else cwd
@@ -139,30 +237,32 @@ def load_config(
         origin = str(path)
 
     values: dict[str, Any] = {}
-    for key, (attr, kind) in _SCALARS.items():
+    for key, (attr, parse) in _SCALARS.items():
         env_key = "DIGEST_" + key.upper()
-        if env.get(env_key):
-            values[attr] = _convert(env_key, key, env[env_key], kind)
+        if env_key in env:
+            where, raw = env_key, env[env_key]
         elif key in data:
-            values[attr] = _convert(origin, key, data[key], kind)
+            where, raw = f"{origin}: {key}", data[key]
+        else:
+            continue
+        try:
+            values[attr] = parse(key, raw)
+        except ValueError as exc:
+            # The value itself is left out: it may be a password.
+            raise ConfigError(f"{where} {exc}") from None
     values["sections"] = _sections(origin, data.get("sections"))
-    missing = [
-        f.name
-        for f in fields(Config)
-        if f.name not in values and f.name not in ("templates", "source")
-    ]
+    missing = [name for name in _REQUIRED if values.get(name) is None]
     if missing:
         raise ConfigError(f"{origin}: missing setting {missing[0]!r}")
     if values["more_section"].casefold() in {s.name.casefold() for s in values["sections"]}:
         raise ConfigError(f"{origin}: more_section must differ from every section name")
     values["source"] = origin
-    config = Config(**values)
-    return _resolve_paths(config, cwd)
+    known = {f.name for f in fields(Config)}
+    return _resolve_paths(Config(**{k: v for k, v in values.items() if k in known}), cwd)
 
 
 def _resolve_paths(config: Config, cwd: Path) -> Config:
     """Relative paths are relative to the working folder, fixed once here."""
-    from dataclasses import replace
 
     def absolute(p: Path) -> Path:
         return p if p.is_absolute() else cwd / p
@@ -177,5 +277,7 @@ def _resolve_paths(config: Config, cwd: Path) -> Config:
         database_url=url,
         outbox=absolute(config.outbox),
         inbox=absolute(config.inbox),
+        lock_file=absolute(config.lock_file),
         templates=absolute(config.templates) if config.templates else None,
+        smtp_ca_file=absolute(config.smtp_ca_file) if config.smtp_ca_file else None,
     )

@@ -1,16 +1,27 @@
-"""Build the MIME message a subscriber receives: multipart/alternative, text then HTML."""
+"""Build the MIME message a subscriber receives: multipart/alternative, text then HTML.
+
+A MessageTemplate is built once per distinct choice of sections: headers that are the same for
+everyone are encoded once, and the bodies carry placeholders where each subscriber's link
+tokens go. `build()` then only substitutes, quoted-printable encodes (in C) and joins bytes,
+so a large list does not pay for an email.message object per recipient.
+"""
 
 from __future__ import annotations
 
+import binascii
 import email.policy
 import email.utils
+import secrets
 from dataclasses import dataclass
-from email.headerregistry import Address
+from email.header import Header
 from email.message import EmailMessage
 
 from ..errors import DigestError
 
-# SMTP policy: CRLF line ends, headers folded within 78 characters, never longer than 998.
+# Placeholders for per-subscriber tokens: plain letters, so escaping and MJML leave them alone.
+UNSUBSCRIBE_TOKEN = "DIGESTxUNSUBSCRIBExTOKEN"
+PREFERENCES_TOKEN = "DIGESTxPREFERENCESxTOKEN"
+# Headers folded at 78 characters with CRLF, as SMTP wants them.
 POLICY = email.policy.SMTP.clone(max_line_length=78)
 
 
@@ -19,23 +30,19 @@ class HeaderError(DigestError, ValueError):
 
 
 @dataclass(frozen=True)
-class Envelope:
-    """Who the message is from and to, and the list headers that go with it."""
-
-    from_addr: str
-    to_addr: str
-    to_name: str | None
-    subject: str
-    message_id: str
-    list_id: str
-    unsubscribe_url: str
-    unsubscribe_mailto: str | None = None
+class Recipient:
+    subscriber_id: int
+    email: str
+    name: str | None
+    unsubscribe_token: str
+    preferences_token: str
 
 
 def single_line(value: str, field: str) -> str:
-    """Refuse CR/LF in a header value: folding is the library's job, never the input's."""
-    if "\r" in value or "\n" in value:
-        raise HeaderError(f"{field}: line break in header value refused")
+    """Refuse CR/LF (and other controls) in a header value: folding is ours to do, never the
+    input's, so no value can start a header of its own."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise HeaderError(f"{field}: line break or control character in header value refused")
     return value
 
 
@@ -44,21 +51,115 @@ def domain_of(address: str) -> str:
     return addr.rpartition("@")[2] or "localhost"
 
 
-def build_message(env: Envelope, text: str, html: str, date: str | None = None) -> EmailMessage:
+def addr_spec(address: str) -> str:
+    """The bare address from 'Name <addr>'."""
+    return email.utils.parseaddr(address)[1]
+
+
+def _header(name: str, value: str) -> bytes:
+    """One header, folded and RFC 2047-encoded as needed, ending in CRLF."""
     msg = EmailMessage(policy=POLICY)
-    msg["From"] = single_line(env.from_addr, "From")
-    to_name = single_line(env.to_name or "", "To")
-    msg["To"] = Address(display_name=to_name, addr_spec=single_line(env.to_addr, "To"))
-    msg["Subject"] = single_line(env.subject, "Subject")
-    msg["Date"] = date or email.utils.formatdate(localtime=False, usegmt=True)
-    msg["Message-ID"] = single_line(env.message_id, "Message-ID")
-    msg["List-Id"] = single_line(env.list_id, "List-Id")
-    unsubscribe = f"<{single_line(env.unsubscribe_url, 'List-Unsubscribe')}>"
-    if env.unsubscribe_mailto:
-        unsubscribe += f", <{single_line(env.unsubscribe_mailto, 'List-Unsubscribe')}>"
-    msg["List-Unsubscribe"] = unsubscribe
-    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    # Quoted-printable keeps every line under 78 characters whatever the template emits.
-    msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
-    msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
-    return msg
+    msg[name] = value
+    return msg.as_bytes().split(b"\r\n\r\n", 1)[0] + b"\r\n"
+
+
+def format_to(name: str | None, address: str) -> bytes:
+    """The To header; a non-ASCII or long name is encoded and folded, never raw."""
+    single_line(address, "To")
+    if not name:
+        return f"To: {address}\r\n".encode("ascii")
+    single_line(name, "To")
+    if name.isascii() and len(name) < 60:
+        return f"To: {email.utils.formataddr((name, address))}\r\n".encode("ascii")
+    encoded = Header(name, "utf-8", header_name="To").encode(linesep="\r\n")
+    return f"To: {encoded}\r\n <{address}>\r\n".encode("ascii")
+
+
+def message_id(date: str, subscriber_id: int, list_key: str, domain: str) -> str:
+    """The same for the same digest and subscriber, so a repeat is recognisable."""
+    return f"<digest.{date}.{subscriber_id}.{list_key}@{domain}>"
+
+
+def _qp(text: str) -> bytes:
+    """Quoted-printable with CRLF line ends: every line stays under 78 characters."""
+    body = text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
+    if not body.endswith(b"\r\n"):
+        body += b"\r\n"
+    return binascii.b2a_qp(body, istext=True)
+
+
+class MessageTemplate:
+    """Everything about one variant of a digest's email except who it is for."""
+
+    def __init__(
+        self,
+        *,
+        from_addr: str,
+        subject: str,
+        list_id: str,
+        date: str,
+        text: str,
+        html: str,
+        base_url: str,
+        unsubscribe_mailto: str,
+        list_key: str,
+        sent_date: str | None = None,
+    ) -> None:
+        self.date = date
+        self.list_key = list_key
+        self.domain = domain_of(from_addr)
+        self.base_url = base_url.rstrip("/")
+        self.unsubscribe_mailto = single_line(unsubscribe_mailto, "List-Unsubscribe")
+        self.text = text
+        self.html = html
+        self.boundary = "=_digest_" + secrets.token_hex(12)
+        self.head = b"".join(
+            [
+                _header("From", single_line(from_addr, "From")),
+                _header("Subject", single_line(subject, "Subject")),
+                _header("Date", sent_date or email.utils.formatdate(usegmt=True)),
+                _header("List-Id", single_line(list_id, "List-Id")),
+                b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
+                b"MIME-Version: 1.0\r\n",
+                f'Content-Type: multipart/alternative; boundary="{self.boundary}"\r\n'.encode(),
+            ]
+        )
+
+    def unsubscribe_url(self, token: str) -> str:
+        return f"{self.base_url}/u/{token}"
+
+    def build(self, r: Recipient) -> bytes:
+        """The whole message for one subscriber, CRLF line ends, ready for SMTP DATA."""
+        unsubscribe = self.unsubscribe_url(r.unsubscribe_token)
+        mailto = f"mailto:{self.unsubscribe_mailto}?subject=unsubscribe%20{r.unsubscribe_token}"
+
+        def personal(body: str) -> str:
+            return body.replace(UNSUBSCRIBE_TOKEN, r.unsubscribe_token).replace(
+                PREFERENCES_TOKEN, r.preferences_token
+            )
+
+        b = self.boundary.encode()
+        return b"".join(
+            [
+                format_to(r.name, r.email),
+                f"Message-ID: {message_id(self.date, r.subscriber_id, self.list_key, self.domain)}"
+                "\r\n".encode(),
+                f"List-Unsubscribe: <{unsubscribe}>,\r\n <{mailto}>\r\n".encode(),
+                self.head,
+                b"\r\n--",
+                b,
+                b"\r\n",
+                b'Content-Type: text/plain; charset="utf-8"\r\n',
+                b"Content-Transfer-Encoding: quoted-printable\r\n\r\n",
+                _qp(personal(self.text)),
+                b"--",
+                b,
+                b"\r\n",
+                b'Content-Type: text/html; charset="utf-8"\r\n',
+                b"Content-Transfer-Encoding: quoted-printable\r\n\r\n",
+                _qp(personal(self.html)),
+                b"--",
+                b,
+                b"--\r\n",
+            ]
+        )

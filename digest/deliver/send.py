@@ -1,0 +1,274 @@
+"""Deliver one day's digest to every active subscriber, resumably.
+
+A producer claims batches of queued deliveries from the database, workers push each message
+through the transport (retrying transient failures with backoff), and outcomes are written
+back in small batches. State lives only in the database: a run that dies is simply run again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..config import Config
+from ..model import Digest
+from ..store import Store
+from ..store.delivery import Claim, Outcome, SendCounts
+from ..tokens import make_token
+from .message import MessageTemplate, Recipient, addr_spec, message_id
+from .transport import DeliveryFailure, Envelope, Transport, TransportError
+from .variants import Variants
+
+LEASE = 300.0  # seconds a claim is held before another worker may take it over
+# Seconds between writes of outcomes: what a crash can lose (and so repeat, with the same
+# Message-ID) is at most this long a stretch of sending.
+FLUSH_EVERY = 0.25
+# After this many connection failures in a row with no success, the server is down: stop.
+MAX_CONSECUTIVE_FAILURES = 20
+
+
+@dataclass(frozen=True)
+class SendOptions:
+    concurrency: int
+    rate: float = 0.0
+    batch: int = 200
+    worker: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+
+
+@dataclass
+class SendResult:
+    date: str
+    transport: str
+    this_run: Counter[str]
+    counts: SendCounts
+    seconds: float
+    variants: int
+    aborted: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        c = self.counts
+        return not self.aborted and c.queued == 0 and c.failed == 0 and c.deferred == 0
+
+    @property
+    def summary(self) -> str:
+        run = self.this_run
+        c = self.counts
+        line = (
+            f"send {self.date} via {self.transport}: {run['sent']} sent, {run['failed']} failed, "
+            f"{run['deferred']} deferred, {run['skipped']} skipped in {self.seconds:.1f}s; "
+            f"in all {c.sent} of {c.total} sent, {c.failed} failed, {c.deferred} deferred, "
+            f"{c.queued} queued, {c.skipped} skipped"
+        )
+        return line + (f" (stopped: {self.aborted})" if self.aborted else "")
+
+
+@dataclass
+class _Job:
+    claim: Claim
+    template: MessageTemplate
+    envelope: Envelope
+    message_id: str
+
+
+class _RateLimit:
+    """At most `rate` starts per second across all workers (0: no limit)."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self.next = 0.0
+
+    async def wait(self) -> None:
+        if not self.interval:
+            return
+        now = time.monotonic()
+        start = max(now, self.next)
+        self.next = start + self.interval
+        if start > now:
+            await asyncio.sleep(start - now)
+
+
+class Sender:
+    def __init__(
+        self,
+        store: Store,
+        config: Config,
+        digest: Digest,
+        transport: Transport,
+        secret: str,
+        options: SendOptions,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.digest = digest
+        self.transport = transport
+        self.secret = secret
+        self.options = options
+        self.progress = progress
+        self.variants = Variants(config, digest)
+        self.sender = addr_spec(config.return_path or config.from_addr)
+        self.limit = _RateLimit(options.rate)
+        self.pending: list[Outcome] = []
+        self.counter: Counter[str] = Counter()
+        self.failures_in_a_row = 0
+        self.abort: str | None = None
+        self.stopping = False
+
+    async def run(self) -> SendResult:
+        started = time.monotonic()
+        store = self.store
+        send_id = await asyncio.to_thread(store.get_or_create_send, self.digest.date)
+        # On SQLite the run lock guarantees no other sender: every claim left over is stale.
+        await asyncio.to_thread(store.requeue, send_id, store.is_sqlite)
+        await asyncio.to_thread(store.enqueue, send_id)
+        queue: asyncio.Queue[_Job | None] = asyncio.Queue(maxsize=self.options.batch * 2)
+        workers = [asyncio.create_task(self._work(queue)) for _ in range(self.options.concurrency)]
+        flusher = asyncio.create_task(self._flush_periodically())
+        try:
+            await self._produce(send_id, queue)
+            await asyncio.gather(*workers)
+        finally:
+            for w in workers:
+                w.cancel()
+            self.stopping = True
+            await flusher  # lets a write under way finish: never two at once
+            await self._flush()
+            await self.transport.close()
+        counts = await asyncio.to_thread(store.counts, send_id)
+        if counts.queued == 0 and not self.abort:
+            await asyncio.to_thread(store.finish_send, send_id)
+        return SendResult(
+            self.digest.date,
+            self.transport.name,
+            self.counter,
+            counts,
+            time.monotonic() - started,
+            self.variants.rendered,
+            self.abort,
+        )
+
+    async def _produce(self, send_id: int, queue: asyncio.Queue[_Job | None]) -> None:
+        import datetime as dt
+
+        lease = dt.timedelta(seconds=LEASE)
+        try:
+            while not self.abort:
+                claims = await asyncio.to_thread(
+                    self.store.claim, send_id, self.options.worker, self.options.batch, lease
+                )
+                if not claims:
+                    break
+                for claim in claims:
+                    if self.abort:
+                        self._done(
+                            Outcome(claim.delivery_id, claim.subscriber.id, "queued", None, None, 0)
+                        )
+                        continue
+                    job = self._job(claim)
+                    if job is not None:
+                        await queue.put(job)
+        finally:
+            for _ in range(self.options.concurrency):
+                await queue.put(None)
+
+    def _job(self, claim: Claim) -> _Job | None:
+        """The job for a claim, or None after recording why it is skipped."""
+        sub = claim.subscriber
+        if sub.status != "active":
+            self._done(
+                Outcome(
+                    claim.delivery_id, sub.id, "skipped", f"subscriber is {sub.status}", None, 0
+                )
+            )
+            return None
+        template = self.variants.get(sub.sections)
+        if template is None:
+            self._done(
+                Outcome(
+                    claim.delivery_id,
+                    sub.id,
+                    "skipped",
+                    "none of the subscriber's sections is in this digest",
+                    None,
+                    0,
+                )
+            )
+            return None
+        mid = message_id(template.date, sub.id, template.list_key, template.domain)
+        return _Job(claim, template, Envelope(self.sender, sub.email, sub.id), mid)
+
+    async def _work(self, queue: asyncio.Queue[_Job | None]) -> None:
+        while (job := await queue.get()) is not None:
+            if self.abort:
+                self._done(
+                    Outcome(
+                        job.claim.delivery_id, job.envelope.subscriber_id, "queued", None, None, 0
+                    )
+                )
+                continue
+            self._done(await self._attempt(job))
+
+    async def _attempt(self, job: _Job) -> Outcome:
+        sub = job.claim.subscriber
+        recipient = Recipient(
+            subscriber_id=sub.id,
+            email=sub.email,
+            name=sub.name,
+            unsubscribe_token=make_token(self.secret, "unsubscribe", sub.id),
+            preferences_token=make_token(self.secret, "preferences", sub.id),
+        )
+        data = job.template.build(recipient)
+        attempts = 0
+        while True:
+            attempts += 1
+            await self.limit.wait()
+            try:
+                reply = await self.transport.deliver(job.envelope, data)
+            except TransportError as exc:
+                # Not this message's fault (say, our login was refused): stop, keep it queued.
+                self.abort = str(exc)
+                return Outcome(job.claim.delivery_id, sub.id, "queued", None, None, 0)
+            except DeliveryFailure as failure:
+                if not failure.permanent:
+                    self.failures_in_a_row += 1
+                    if self.failures_in_a_row >= MAX_CONSECUTIVE_FAILURES:
+                        self.abort = f"{self.failures_in_a_row} failures in a row: {failure.reply}"
+                if failure.permanent:
+                    state = "failed"
+                elif attempts < self.config.max_attempts and not self.abort:
+                    await asyncio.sleep(self.config.retry_backoff * 2 ** (attempts - 1))
+                    continue
+                else:
+                    state = "deferred"
+                return Outcome(
+                    job.claim.delivery_id, sub.id, state, failure.reply, job.message_id, attempts
+                )
+            self.failures_in_a_row = 0
+            return Outcome(job.claim.delivery_id, sub.id, "sent", reply, job.message_id, attempts)
+
+    def _done(self, outcome: Outcome) -> None:
+        self.pending.append(outcome)
+        if outcome.state != "queued":
+            self.counter[outcome.state] += 1
+        if self.progress:
+            self.progress(1)
+
+    async def _flush_periodically(self) -> None:
+        while not self.stopping:
+            await asyncio.sleep(FLUSH_EVERY)
+            await self._flush()
+
+    async def _flush(self) -> None:
+        if not self.pending:
+            return
+        batch, self.pending = self.pending, []
+        await asyncio.to_thread(self.store.record, batch, self.config.bounce_limit)
+
+
+__all__ = ["SendOptions", "SendResult", "Sender"]

@@ -1,0 +1,83 @@
+"""One MessageTemplate per distinct choice of sections, rendered once per send."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ..compose import subject_line
+from ..config import Config
+from ..model import Digest
+from ..render import Links, Renderer
+from .message import PREFERENCES_TOKEN, UNSUBSCRIBE_TOKEN, MessageTemplate, domain_of
+
+SectionChoice = tuple[str, ...] | None  # None: every section
+
+
+def list_key(config: Config) -> str:
+    """A short dotted-atom name for the list, from its display name."""
+    slug = "".join(c if c.isalnum() else "-" for c in config.name.lower())
+    return "-".join(p for p in slug.split("-") if p) or "digest"
+
+
+def list_id(config: Config) -> str:
+    """RFC 2919 List-Id: the newsletter's name and an identifier under its domain."""
+    name = config.name.replace('"', "'").replace("\\", "")
+    return f'"{name}" <{list_key(config)}.{domain_of(config.from_addr)}>'
+
+
+def unsubscribe_mailto(config: Config) -> str:
+    return config.unsubscribe_mailto or f"unsubscribe@{domain_of(config.from_addr)}"
+
+
+def template_links(config: Config, date: str) -> Links:
+    """Links with placeholders where each subscriber's tokens go."""
+    base = config.base_url.rstrip("/")
+    return Links(
+        unsubscribe=f"{base}/u/{UNSUBSCRIBE_TOKEN}",
+        preferences=f"{base}/p/{PREFERENCES_TOKEN}",
+        archive=f"{base}/archive/{date}",
+    )
+
+
+def make_template(config: Config, renderer: Renderer, digest: Digest) -> MessageTemplate:
+    links = template_links(config, digest.date)
+    html, cap = renderer.fit(digest, links)
+    text = renderer.text(digest, links, headline_cap=cap)
+    return MessageTemplate(
+        from_addr=config.from_addr,
+        subject=digest.subject,
+        list_id=list_id(config),
+        date=digest.date,
+        text=text,
+        html=html,
+        base_url=config.base_url,
+        unsubscribe_mailto=unsubscribe_mailto(config),
+        list_key=list_key(config),
+    )
+
+
+class Variants:
+    """Templates by section choice, each built on first use; None when the subscriber's
+    sections are all absent from this digest (they are skipped, not sent an empty email)."""
+
+    def __init__(self, config: Config, digest: Digest, renderer: Renderer | None = None) -> None:
+        self.config = config
+        self.digest = digest
+        self.renderer = renderer or Renderer(config)
+        self._cache: dict[SectionChoice, MessageTemplate | None] = {}
+        self.rendered = 0
+
+    def get(self, sections: SectionChoice) -> MessageTemplate | None:
+        if sections not in self._cache:
+            chosen = self.digest.only(frozenset(sections) if sections else None)
+            if not chosen.sections:
+                self._cache[sections] = None
+            else:
+                # The subject names the lead story this subscriber actually gets.
+                lead = next((s.stories[0] for s in chosen.sections if s.stories), None)
+                if lead is not None:
+                    subject = subject_line(self.config, chosen.date, lead.title)
+                    chosen = replace(chosen, subject=subject)
+                self._cache[sections] = make_template(self.config, self.renderer, chosen)
+                self.rendered += 1
+        return self._cache[sections]

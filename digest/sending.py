@@ -1,0 +1,135 @@
+"""The sending use cases: `digest send`, `digest status` and the cron job `digest run`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import app
+from .config import Config
+from .deliver.outbox import OutboxTransport
+from .deliver.send import Sender, SendOptions, SendResult
+from .deliver.smtp import SMTPSettings, SMTPTransport
+from .deliver.transport import Transport
+from .errors import ConfigError
+from .lock import run_lock
+from .store import SendCounts, Store
+
+SECRET_FILE = ".digest-secret"
+
+
+def secret_for(config: Config, transport: str) -> str:
+    """The HMAC key for link tokens. Required for real sends; the outbox demo makes one and
+    keeps it beside the lock file, so its links stay valid from run to run."""
+    if config.secret_key:
+        return config.secret_key
+    if transport != "outbox":
+        raise ConfigError(
+            "secret_key is not set (DIGEST_SECRET_KEY): it signs every unsubscribe link, "
+            "so digest will not send over SMTP without one"
+        )
+    path = config.lock_file.parent / SECRET_FILE
+    if path.is_file():
+        return path.read_text(encoding="ascii").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(key + "\n")
+    return key
+
+
+def make_transport(config: Config, name: str, date: str, concurrency: int) -> Transport:
+    if name == "outbox":
+        return OutboxTransport(config.outbox / date)
+    return SMTPTransport(SMTPSettings.from_config(config), concurrency)
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    date: str
+    transport: str | None = None  # None: the config's default
+    dry_run: bool = False
+    concurrency: int | None = None
+    rate: float | None = None
+
+
+def send(
+    store: Store,
+    config: Config,
+    request: SendRequest,
+    progress: Callable[[int], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
+) -> SendResult:
+    """Deliver the composed digest for a date to every active subscriber not yet sent to."""
+    transport_name = (
+        "outbox" if request.dry_run else (request.transport or config.default_transport)
+    )
+    secret = secret_for(config, transport_name)
+    with run_lock(config.lock_file):
+        return _send_locked(store, config, request, transport_name, secret, progress, on_start)
+
+
+def _send_locked(
+    store: Store,
+    config: Config,
+    request: SendRequest,
+    transport_name: str,
+    secret: str,
+    progress: Callable[[int], None] | None,
+    on_start: Callable[[int], None] | None,
+) -> SendResult:
+    digest = store.get_digest(request.date)
+    concurrency = request.concurrency or config.concurrency
+    options = SendOptions(
+        concurrency=concurrency,
+        rate=config.rate if request.rate is None else request.rate,
+    )
+    transport = make_transport(config, transport_name, request.date, concurrency)
+    if on_start:
+        send_id = store.get_or_create_send(request.date)
+        store.enqueue(send_id)
+        on_start(store.counts(send_id).queued)
+    sender = Sender(store, config, digest, transport, secret, options, progress)
+    return asyncio.run(sender.run())
+
+
+def status(store: Store, date: str) -> SendCounts:
+    return store.counts(store.find_send(date))
+
+
+@dataclass
+class RunResult:
+    ingest: app.IngestReport
+    composed: bool
+    send: SendResult
+
+
+def run(
+    store: Store,
+    config: Config,
+    date: str,
+    transport: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> RunResult:
+    """The cron job: ingest new documents from the inbox, compose the day if needed, send.
+
+    Safe to run again: files already ingested are not read twice, an existing digest is kept,
+    and only deliveries not yet sent go out.
+    """
+    transport_name = transport or config.default_transport
+    secret = secret_for(config, transport_name)
+    with run_lock(config.lock_file):
+        inbox: list[Path] = [config.inbox] if config.inbox.is_dir() else []
+        report = app.ingest(store, inbox)
+        composed = False
+        if not store.has_digest(date):
+            app.compose_day(store, config, date)
+            composed = True
+        request = SendRequest(date=date, transport=transport_name)
+        result = _send_locked(store, config, request, transport_name, secret, progress, None)
+    return RunResult(report, composed, result)
