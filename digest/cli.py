@@ -331,9 +331,7 @@ def _progress_bar() -> tuple[
     "--dry-run", is_flag=True, help="Render and write to the outbox, whatever the config."
 )
 @click.option("--concurrency", type=click.IntRange(1, 1000), help="SMTP connections at once.")
-@click.option(
-    "--rate", type=click.FloatRange(0), help="Messages per second at most (0: no limit)."
-)
+@click.option("--rate", type=click.FloatRange(0), help="Messages per second at most (0: no limit).")
 @click.pass_obj
 def send(
     state: State,

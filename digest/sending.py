@@ -5,16 +5,20 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import app
 from .config import Config
+from .deliver.message import addr_spec
 from .deliver.outbox import OutboxTransport
-from .deliver.send import Sender, SendOptions, SendResult
+from .deliver.send import Sender, SendOptions, SendResult, recipient_for
 from .deliver.smtp import SMTPSettings, SMTPTransport
-from .deliver.transport import Transport
+from .deliver.transport import Envelope, Transport
+from .deliver.variants import Variants
 from .errors import ConfigError
 from .lock import run_lock
 from .store import SendCounts, Store
@@ -66,9 +70,9 @@ def send(
     on_start: Callable[[int], None] | None = None,
 ) -> SendResult:
     """Deliver the composed digest for a date to every active subscriber not yet sent to."""
-    transport_name = (
-        "outbox" if request.dry_run else (request.transport or config.default_transport)
-    )
+    if request.dry_run:
+        return asyncio.run(dry_run(store, config, request.date))
+    transport_name = request.transport or config.default_transport
     secret = secret_for(config, transport_name)
     with run_lock(config.lock_file):
         return _send_locked(store, config, request, transport_name, secret, progress, on_start)
@@ -96,6 +100,34 @@ def _send_locked(
         on_start(store.counts(send_id).queued)
     sender = Sender(store, config, digest, transport, secret, options, progress)
     return asyncio.run(sender.run())
+
+
+async def dry_run(store: Store, config: Config, date: str) -> SendResult:
+    """Every active subscriber's message written to outbox/<date>/dry-run/, and nothing
+    recorded: the real send afterwards still goes to everyone."""
+    started = time.monotonic()
+    digest = store.get_digest(date)
+    secret = secret_for(config, "outbox")
+    transport = OutboxTransport(config.outbox / date / "dry-run")
+    variants = Variants(config, digest)
+    sender = addr_spec(config.return_path or config.from_addr)
+    done: Counter[str] = Counter()
+    for sub in store.list_subscribers("active"):
+        template = variants.get(sub.sections)
+        if template is None:
+            done["skipped"] += 1
+            continue
+        message = template.build(recipient_for(sub, secret))
+        await transport.deliver(Envelope(sender, sub.email, sub.id), message)
+        done["sent"] += 1
+    return SendResult(
+        date,
+        "dry-run",
+        done,
+        store.counts(store.find_send(date)),
+        time.monotonic() - started,
+        variants.rendered,
+    )
 
 
 def status(store: Store, date: str) -> SendCounts:

@@ -331,3 +331,53 @@ def test_run_ingests_composes_and_sends_once(
     assert second.ingest.stored == 0 and not second.composed
     assert second.send.this_run["sent"] == 0
     assert len(smtp_server.messages) == 1
+
+
+def test_cli_send_status_run_and_exit_codes(
+    store: Store, config: Config, day: Digest, smtp_server: SMTPTestServer, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from digest.cli import cli
+
+    subscribe(store, config, ("ok@example.com", None, None), ("gone@example.com", None, None))
+    smtp_server.fail("gone@example.com", "550 5.1.1 No such user")
+    env = {
+        "DIGEST_DATABASE_URL": config.database_url,
+        "DIGEST_SMTP_HOST": smtp_server.host,
+        "DIGEST_SMTP_PORT": str(smtp_server.port),
+        "DIGEST_SECRET_KEY": SECRET,
+        "DIGEST_LOCK_FILE": str(tmp_path / "cli.lock"),
+        "DIGEST_INBOX": str(tmp_path / "no-inbox"),
+    }
+    runner = CliRunner()
+    r = runner.invoke(cli, ["send", "--date", SAMPLE_DAY], env=env)
+    assert r.exit_code == 1
+    assert r.output.startswith(f"send {SAMPLE_DAY} via smtp: 1 sent, 1 failed, 0 deferred")
+    r = runner.invoke(cli, ["status", "--date", SAMPLE_DAY, "--json"], env=env)
+    assert r.exit_code == 0
+    assert r.output.strip() == (
+        '{"queued": 0, "sent": 1, "failed": 1, "deferred": 0, "skipped": 0}')
+    r = runner.invoke(cli, ["run", "--date", SAMPLE_DAY], env=env)
+    assert r.exit_code == 1  # the failed delivery is still there to see
+    assert "0 sent" in r.output and len(smtp_server.messages) == 1
+    r = runner.invoke(cli, ["send", "--date", SAMPLE_DAY, "--transport", "smtp"],
+                      env={**env, "DIGEST_SECRET_KEY": ""})
+    assert r.exit_code == 2 and "secret_key is not set" in r.output
+    r = runner.invoke(cli, ["compose", "--date", SAMPLE_DAY], env=env)
+    assert r.exit_code == 2 and "already being sent" in r.output
+
+
+def test_dry_run_writes_the_outbox_and_records_nothing(
+    store: Store, config: Config, day: Digest, smtp_server: SMTPTestServer
+) -> None:
+    cfg = smtp_config(config, smtp_server)
+    subscribe(store, cfg, ("a@example.com", None, None), ("b@example.com", None, "Space"))
+    result = send(store, cfg, dry_run=True)
+    assert result.this_run["sent"] == 2 and result.variants == 2
+    assert smtp_server.messages == []
+    files = sorted((cfg.outbox / SAMPLE_DAY / "dry-run").glob("*.eml"))
+    assert len(files) == 2
+    assert sending.status(store, SAMPLE_DAY).sent == 0
+    # The real send afterwards still reaches everyone.
+    assert send(store, cfg).counts.sent == 2 and len(smtp_server.messages) == 2

@@ -13,7 +13,6 @@ import email.policy
 import email.utils
 import secrets
 from dataclasses import dataclass
-from email.header import Header
 from email.message import EmailMessage
 
 from ..errors import DigestError
@@ -64,15 +63,16 @@ def _header(name: str, value: str) -> bytes:
 
 
 def format_to(name: str | None, address: str) -> bytes:
-    """The To header; a non-ASCII or long name is encoded and folded, never raw."""
+    """The To header; a non-ASCII or long name is encoded and folded by the email package
+    (the slow path, taken only for such names), never written raw."""
     single_line(address, "To")
     if not name:
         return f"To: {address}\r\n".encode("ascii")
     single_line(name, "To")
-    if name.isascii() and len(name) < 60:
-        return f"To: {email.utils.formataddr((name, address))}\r\n".encode("ascii")
-    encoded = Header(name, "utf-8", header_name="To").encode(linesep="\r\n")
-    return f"To: {encoded}\r\n <{address}>\r\n".encode("ascii")
+    value = email.utils.formataddr((name, address))
+    if name.isascii() and len(value) < 70:
+        return f"To: {value}\r\n".encode("ascii")
+    return _header("To", value)
 
 
 def message_id(date: str, subscriber_id: int, list_key: str, domain: str) -> str:
@@ -121,7 +121,7 @@ class MessageTemplate:
                 _header("List-Id", single_line(list_id, "List-Id")),
                 b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
                 b"MIME-Version: 1.0\r\n",
-                f'Content-Type: multipart/alternative; boundary="{self.boundary}"\r\n'.encode(),
+                f'Content-Type: multipart/alternative;\r\n boundary="{self.boundary}"\r\n'.encode(),
             ]
         )
 

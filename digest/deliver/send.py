@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..config import Config
-from ..model import Digest
+from ..model import Digest, Subscriber
 from ..store import Store
 from ..store.delivery import Claim, Outcome, SendCounts
 from ..tokens import make_token
@@ -74,6 +74,16 @@ class _Job:
     template: MessageTemplate
     envelope: Envelope
     message_id: str
+
+
+def recipient_for(sub: Subscriber, secret: str) -> Recipient:
+    return Recipient(
+        subscriber_id=sub.id,
+        email=sub.email,
+        name=sub.name,
+        unsubscribe_token=make_token(secret, "unsubscribe", sub.id),
+        preferences_token=make_token(secret, "preferences", sub.id),
+    )
 
 
 class _RateLimit:
@@ -271,4 +281,4 @@ class Sender:
         await asyncio.to_thread(self.store.record, batch, self.config.bounce_limit)
 
 
-__all__ = ["SendOptions", "SendResult", "Sender"]
+__all__ = ["SendOptions", "SendResult", "Sender", "recipient_for"]
