@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .compose import compose
@@ -162,6 +162,12 @@ def add_subscriber(
     existing = store.find_subscriber(new.email)
     if existing and existing.status in ("unsubscribed", "bounced"):
         raise SubscriberError(f"{new.email} is {existing.status}; only they can subscribe again")
+    if existing:  # what was not given stays as it was
+        new = replace(
+            new,
+            name=new.name if name is not None else existing.name,
+            sections=new.sections if sections is not None else existing.sections,
+        )
     report = store.upsert_subscribers([new])
     return "added" if report.added else "updated" if report.updated else "unchanged"
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +49,8 @@ def clean_name(name: str | None) -> str | None:
     """A display name without control characters (they could inject headers)."""
     if name is None:
         return None
-    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+    # Cc covers C0, DEL and C1 (NEL among them); Zl/Zp are the Unicode line separators.
+    if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in name):
         raise SubscriberError("name contains a line break or control character")
     name = " ".join(name.split())
     if len(name) > MAX_NAME:
@@ -109,37 +111,63 @@ def read_csv(path: Path, known: Sequence[str]) -> CsvResult:
     return parse_csv(text, str(path), known)
 
 
+class _CountingLines:
+    """Lines for csv.reader, counting them, so a row is reported at the line it starts on."""
+
+    def __init__(self, text: str) -> None:
+        self._lines = iter(io.StringIO(text, newline=""))
+        self.consumed = 0
+
+    def __iter__(self) -> _CountingLines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.consumed += 1
+        return line
+
+
 def parse_csv(text: str, origin: str, known: Sequence[str]) -> CsvResult:
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    lines = _CountingLines(text)
+    reader = csv.reader(lines)
+    try:
+        header = [h.strip().lower() for h in next(reader, [])]
+    except csv.Error as exc:
+        raise SubscriberError(f"{origin}:1: malformed CSV: {exc}") from None
     if "email" not in header:
         raise SubscriberError(f"{origin}:1: no 'email' column (expected email,name,sections)")
-    reader.fieldnames = header
     result = CsvResult([], [])
     seen: dict[str, int] = {}
-    try:
-        for record in reader:
-            line = reader.line_num
-            if not any((v or "").strip() for v in record.values() if isinstance(v, str)):
-                continue  # blank line
-            try:
-                sub = new_subscriber(
-                    record.get("email") or "",
-                    record.get("name"),
-                    record.get("sections"),
-                    known,
-                    line,
-                )
-            except SubscriberError as exc:
-                result.errors.append(f"{origin}:{line}: {exc}")
-                continue
-            if sub.email in seen:
-                result.errors.append(f"{origin}:{line}: {sub.email} repeats line {seen[sub.email]}")
-                continue
-            seen[sub.email] = line
-            result.rows.append(sub)
-    except csv.Error as exc:
-        result.errors.append(f"{origin}:{reader.line_num}: malformed CSV: {exc}")
+    while True:
+        line = lines.consumed + 1  # where the next row starts
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            result.errors.append(f"{origin}:{line}: malformed CSV: {exc}")
+            break
+        if not any(v.strip() for v in row):
+            continue  # a blank line
+        if len(row) > len(header):
+            result.errors.append(
+                f"{origin}:{line}: {len(row)} fields but the header has {len(header)} "
+                "(quote values that contain commas)"
+            )
+            continue
+        record = dict(zip(header, row, strict=False))
+        try:
+            sub = new_subscriber(
+                record.get("email") or "", record.get("name"), record.get("sections"), known, line
+            )
+        except SubscriberError as exc:
+            result.errors.append(f"{origin}:{line}: {exc}")
+            continue
+        if sub.email in seen:
+            result.errors.append(f"{origin}:{line}: {sub.email} repeats line {seen[sub.email]}")
+            continue
+        seen[sub.email] = line
+        result.rows.append(sub)
     return result
 
 
