@@ -6,7 +6,7 @@ Each takes a Config and a Store and returns a value for the caller to print.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -15,7 +15,7 @@ from .config import Config
 from .deliver.message import PREFERENCES_TOKEN, UNSUBSCRIBE_TOKEN, Recipient
 from .deliver.variants import Variants
 from .errors import ComposeError, DocumentError, NotFoundError
-from .ingest import decode, find_documents, fingerprint, parse_document, read_document
+from .ingest import Parsed, Parser, find_documents, read_document
 from .model import Digest, Document, Subscriber
 from .store import Store
 from .store.subscribers import ImportReport
@@ -56,18 +56,31 @@ def ingest(store: Store, paths: Iterable[Path], default_date: str | None = None)
     """Read and store documents. Bad files are refused one by one; the good ones still go in.
 
     A file already ingested (same bytes) is not parsed again; the same story from another file
-    (a syndicated copy) is counted as a duplicate.
+    (a syndicated copy) is counted as a duplicate. Batches overlap: one is parsed (on every
+    core, when there are many) while the one before is stored.
     """
     report = IngestReport()
     files = list(find_documents(paths))
-    for i in range(0, len(files), BATCH):
-        _ingest_batch(store, files[i : i + BATCH], default_date, report)
+    with Parser(len(files)) as parser:
+        waiting: tuple[list[tuple[str, str]], Callable[[], list[Parsed]]] | None = None
+        for i in range(0, len(files), BATCH):
+            todo = _new_files(store, files[i : i + BATCH], default_date, report)
+            started = (
+                [(path, sha) for path, _, _, sha in todo],
+                parser.submit([(path, data, day) for path, data, day, _ in todo]),
+            )
+            if waiting:
+                _store_parsed(store, *waiting, report)
+            waiting = started
+        if waiting:
+            _store_parsed(store, *waiting, report)
     return report
 
 
-def _ingest_batch(
+def _new_files(
     store: Store, files: list[Path], default_date: str | None, report: IngestReport
-) -> None:
+) -> list[tuple[str, bytes, str | None, str]]:
+    """(path, bytes, default date, sha256) of the files not ingested before."""
     raw: list[tuple[Path, bytes, str]] = []
     for path in files:
         try:
@@ -77,18 +90,28 @@ def _ingest_batch(
             continue
         raw.append((path, data, hashlib.sha256(data).hexdigest()))
     known = store.known_files(sha for _, _, sha in raw)
-    items: list[tuple[Document, str, str, str]] = []
+    todo: list[tuple[str, bytes, str | None, str]] = []
     for path, data, sha in raw:
         if sha in known:
             report.duplicates += 1
             continue
         known.add(sha)  # the same bytes twice in one run count once
-        try:
-            doc = parse_document(decode(data, str(path)), str(path), default_date)
-        except DocumentError as exc:
-            report.refused.append(exc)
-            continue
-        items.append((doc, fingerprint(doc), str(path), sha))
+        todo.append((str(path), data, default_date, sha))
+    return todo
+
+
+def _store_parsed(
+    store: Store,
+    files: list[tuple[str, str]],
+    results: Callable[[], list[Parsed]],
+    report: IngestReport,
+) -> None:
+    items: list[tuple[Document, str, str, str]] = []
+    for (path, sha), parsed in zip(files, results(), strict=True):
+        if isinstance(parsed, DocumentError):
+            report.refused.append(parsed)
+        else:
+            items.append((parsed[0], parsed[1], path, sha))
     for stored in store.add_documents(items):
         if stored:
             report.stored += 1

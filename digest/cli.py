@@ -332,6 +332,13 @@ def _progress_bar() -> tuple[
 )
 @click.option("--concurrency", type=click.IntRange(1, 1000), help="SMTP connections at once.")
 @click.option("--rate", type=click.FloatRange(0), help="Messages per second at most (0: no limit).")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Sending processes sharing the send through the database.",
+)
 @click.pass_obj
 def send(
     state: State,
@@ -340,6 +347,7 @@ def send(
     dry_run: bool,
     concurrency: int | None,
     rate: float | None,
+    workers: int,
 ) -> None:
     """Send the composed digest for a day to every active subscriber, each exactly once.
 
@@ -351,7 +359,7 @@ def send(
       digest send --date 2026-11-26 --transport smtp --concurrency 8
     """
     step, start, finish = _progress_bar()
-    request = sending.SendRequest(date, transport, dry_run, concurrency, rate)
+    request = sending.SendRequest(date, transport, dry_run, concurrency, rate, workers)
     try:
         result = sending.send(state.store, state.config, request, step, start)
     finally:

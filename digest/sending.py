@@ -19,6 +19,7 @@ from .deliver.send import Sender, SendOptions, SendResult, recipient_for
 from .deliver.smtp import SMTPSettings, SMTPTransport
 from .deliver.transport import Envelope, Transport
 from .deliver.variants import Variants
+from .deliver.workers import run_in_processes
 from .errors import ConfigError
 from .lock import run_lock
 from .store import SendCounts, Store
@@ -60,6 +61,7 @@ class SendRequest:
     dry_run: bool = False
     concurrency: int | None = None
     rate: float | None = None
+    workers: int | None = None  # sending processes (1: this one)
 
 
 def send(
@@ -89,17 +91,23 @@ def _send_locked(
 ) -> SendResult:
     digest = store.get_digest(request.date)
     concurrency = request.concurrency or config.concurrency
-    options = SendOptions(
-        concurrency=concurrency,
-        rate=config.rate if request.rate is None else request.rate,
-    )
-    transport = make_transport(config, transport_name, request.date, concurrency)
-    if on_start:
-        send_id = store.get_or_create_send(request.date)
-        store.enqueue(send_id)
-        on_start(store.counts(send_id).queued)
+    workers = request.workers or 1
+    rate = config.rate if request.rate is None else request.rate
+    options = SendOptions(concurrency=concurrency, rate=rate / workers)
+
+    def transport() -> Transport:
+        return make_transport(config, transport_name, request.date, concurrency)
+
+    started = time.monotonic()
     sender = Sender(store, config, digest, transport, secret, options, progress)
-    return asyncio.run(sender.run())
+    send_id = sender.prepare()
+    if on_start:
+        on_start(store.counts(send_id).queued)
+    if workers == 1:
+        asyncio.run(sender.work(send_id))
+    else:
+        run_in_processes(sender, send_id, workers)
+    return sender.result(send_id, started)
 
 
 async def dry_run(store: Store, config: Config, date: str) -> SendResult:

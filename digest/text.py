@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
-_SPACES = re.compile(r"\s+")
+_QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"'})
+# The combining diacritical mark blocks: what NFKD splits off accented letters.
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 _WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
 # A sentence ends at . ! or ? (maybe followed by a closing quote or bracket) before a space and
 # a capital, a digit or an opening quote.
@@ -135,7 +138,7 @@ STOPWORDS = frozenset(
 
 def clean_spaces(text: str) -> str:
     """Collapse runs of white space and trim."""
-    return _SPACES.sub(" ", text).strip()
+    return " ".join(text.split())  # str.split() knows every Unicode space, at C speed
 
 
 def sentences(text: str) -> list[str]:
@@ -163,17 +166,23 @@ def ends_sentence(text: str) -> bool:
 
 def fold(text: str) -> str:
     """Case- and accent-insensitive form with straight quotes, for comparisons."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    text = text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
+    text = text.translate(_QUOTES)
+    if not text.isascii():  # most text is ASCII once the quotes are straight: skip the work
+        text = _COMBINING.sub("", unicodedata.normalize("NFKD", text))
     return text.casefold()
+
+
+def words(text: str) -> list[str]:
+    """The folded words of a text."""
+    return _WORD.findall(fold(text))
 
 
 def match_key(text: str) -> str:
     """Key under which two headlines count as the same: words only, folded."""
-    return " ".join(_WORD.findall(fold(text)))
+    return " ".join(words(text))
 
 
+@functools.lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A crude stem, enough to match 'threats' with 'threatening' and 'missiles' with 'missile'."""
     if word.endswith("'s"):
@@ -185,6 +194,8 @@ def stem(word: str) -> str:
     return word[:6]
 
 
-def title_tokens(text: str) -> list[str]:
-    """Content words of a text, stemmed, for matching headlines with bodies."""
-    return [stem(w) for w in _WORD.findall(fold(text)) if w not in STOPWORDS and len(w) > 1]
+def title_tokens(text: str | list[str]) -> list[str]:
+    """Content words of a text (or of its words()), stemmed, for matching headlines with
+    bodies."""
+    found = words(text) if isinstance(text, str) else text
+    return [stem(w) for w in found if w not in STOPWORDS and len(w) > 1]

@@ -16,6 +16,8 @@ from .errors import DigestError
 
 ACTIONS = frozenset({"unsubscribe", "preferences", "confirm"})
 _SIG_BYTES = 16  # 128 bits is ample for an HMAC tag and keeps links short
+# Length of a token that never expires, for ids below 2**32.
+TOKEN_LENGTH = 1 + 8 + 1 + 1 + 1 + 22
 
 
 class TokenError(DigestError, ValueError):
@@ -43,7 +45,8 @@ def make_token(
     if action not in ACTIONS:
         raise ValueError(f"unknown token action {action!r}")
     expires = 0 if ttl is None else int((time.time() if now is None else now) + ttl)
-    payload = f"{action[0]}{subscriber_id:x}.{expires:x}"
+    # Fixed-width id: every link token has the same length (see deliver/message.py).
+    payload = f"{action[0]}{subscriber_id:08x}.{expires:x}"
     return f"{payload}.{_b64(_tag(secret, payload))}"
 
 

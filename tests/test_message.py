@@ -82,3 +82,19 @@ def test_long_ascii_and_quoted_names_fold_safely() -> None:
         msg = email.message_from_bytes(raw, policy=email.policy.default)
         assert msg["To"].addresses[0].display_name == name
         assert msg["To"].addresses[0].addr_spec == "zoe@example.com"
+
+
+def test_encoded_once_bodies_match_encoding_each_message() -> None:
+    """The fast path (tokens put into a body encoded once) gives the very bytes that encoding
+    each message afresh would, wherever quoted-printable folds a line around a token."""
+    from digest.deliver.message import _encode_once, _fill, _qp
+    from digest.tokens import TOKEN_LENGTH, make_token
+
+    tokens = (make_token("k", "unsubscribe", 77), make_token("k", "preferences", 77))
+    assert all(len(t) == TOKEN_LENGTH for t in tokens)
+    for offset in range(0, 90):
+        body = ("é" * (offset % 7)) + "x" * offset + UNSUBSCRIBE_TOKEN + "y" * 50 + "\n"
+        body += "z" * (offset // 2) + PREFERENCES_TOKEN + " and " + UNSUBSCRIBE_TOKEN + "\n"
+        fresh = _qp(body.replace(UNSUBSCRIBE_TOKEN, tokens[0]).replace(PREFERENCES_TOKEN,
+                                                                          tokens[1]))
+        assert _fill(_encode_once(body, (UNSUBSCRIBE_TOKEN, PREFERENCES_TOKEN)), tokens) == fresh

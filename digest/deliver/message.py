@@ -11,15 +11,22 @@ from __future__ import annotations
 import binascii
 import email.policy
 import email.utils
+import re
 import secrets
 from dataclasses import dataclass
 from email.message import EmailMessage
 
 from ..errors import DigestError
+from ..tokens import TOKEN_LENGTH
 
-# Placeholders for per-subscriber tokens: plain letters, so escaping and MJML leave them alone.
-UNSUBSCRIBE_TOKEN = "DIGESTxUNSUBSCRIBExTOKEN"
-PREFERENCES_TOKEN = "DIGESTxPREFERENCESxTOKEN"
+# Placeholders for per-subscriber tokens: plain letters, so escaping, MJML and quoted-printable
+# leave them alone, and exactly as long as a real token, so a body encoded once with them keeps
+# its line breaks when each subscriber's tokens take their place.
+UNSUBSCRIBE_TOKEN = ("DIGESTxUNSUBSCRIBExTOKENx" * 2)[:TOKEN_LENGTH]
+PREFERENCES_TOKEN = ("DIGESTxPREFERENCESxTOKENx" * 2)[:TOKEN_LENGTH]
+_SOFT_BREAK = b"=\r\n"
+# C0 controls, DEL, C1 controls and the Unicode line separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # Headers folded at 78 characters with CRLF, as SMTP wants them.
 POLICY = email.policy.SMTP.clone(max_line_length=78)
 
@@ -40,7 +47,7 @@ class Recipient:
 def single_line(value: str, field: str) -> str:
     """Refuse CR/LF (and other controls) in a header value: folding is ours to do, never the
     input's, so no value can start a header of its own."""
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+    if _CONTROL.search(value):
         raise HeaderError(f"{field}: line break or control character in header value refused")
     return value
 
@@ -80,6 +87,53 @@ def message_id(date: str, subscriber_id: int, list_key: str, domain: str) -> str
     return f"<digest.{date}.{subscriber_id}.{list_key}@{domain}>"
 
 
+Piece = bytes | tuple[int, tuple[int, ...]]  # literal bytes, or (slot, soft-break offsets)
+
+
+def _encode_once(text: str, placeholders: tuple[str, ...]) -> list[Piece]:
+    """The body quoted-printable encoded once, cut around each placeholder.
+
+    Quoted-printable may fold a long line inside a placeholder ("=\\r\\n"); the offsets of
+    such soft breaks are kept, so a token of the same length is folded at the same places.
+    """
+    encoded = _qp(text)
+    alternatives = []
+    for p in placeholders:
+        chars = [re.escape(c.encode()) for c in p]
+        alternatives.append(chars[0] + b"".join(b"(?:=\r\n)?" + c for c in chars[1:]))
+    pattern = re.compile(b"|".join(b"(" + a + b")" for a in alternatives))
+    pieces: list[Piece] = []
+    at = 0
+    for m in pattern.finditer(encoded):
+        slot = m.lastindex - 1 if m.lastindex else 0
+        pieces.append(encoded[at : m.start()])
+        found, breaks, offset = m.group(0), [], 0
+        while (i := found.find(_SOFT_BREAK)) >= 0:
+            offset += i
+            breaks.append(offset)
+            found = found[i + len(_SOFT_BREAK) :]
+        pieces.append((slot, tuple(breaks)))
+        at = m.end()
+    pieces.append(encoded[at:])
+    return pieces
+
+
+def _fill(pieces: list[Piece], tokens: tuple[str, ...]) -> bytes:
+    out: list[bytes] = []
+    for piece in pieces:
+        if isinstance(piece, bytes):
+            out.append(piece)
+            continue
+        slot, breaks = piece
+        token = tokens[slot].encode("ascii")
+        start = 0
+        for cut in breaks:
+            out += (token[start:cut], _SOFT_BREAK)
+            start = cut
+        out.append(token[start:])
+    return b"".join(out)
+
+
 def _qp(text: str) -> bytes:
     """Quoted-printable with CRLF line ends: every line stays under 78 characters."""
     body = text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
@@ -112,6 +166,9 @@ class MessageTemplate:
         self.unsubscribe_mailto = single_line(unsubscribe_mailto, "List-Unsubscribe")
         self.text = text
         self.html = html
+        slots = (UNSUBSCRIBE_TOKEN, PREFERENCES_TOKEN)
+        self._text = _encode_once(text, slots)
+        self._html = _encode_once(html, slots)
         self.boundary = "=_digest_" + secrets.token_hex(12)
         self.head = b"".join(
             [
@@ -133,11 +190,17 @@ class MessageTemplate:
         unsubscribe = self.unsubscribe_url(r.unsubscribe_token)
         mailto = f"mailto:{self.unsubscribe_mailto}?subject=unsubscribe%20{r.unsubscribe_token}"
 
-        def personal(body: str) -> str:
-            return body.replace(UNSUBSCRIBE_TOKEN, r.unsubscribe_token).replace(
-                PREFERENCES_TOKEN, r.preferences_token
-            )
+        tokens = (r.unsubscribe_token, r.preferences_token)
+        if all(len(t) == TOKEN_LENGTH for t in tokens):
+            text, html = _fill(self._text, tokens), _fill(self._html, tokens)
+        else:  # a token of another length (a huge id, a test): encode this one afresh
 
+            def personal(body: str) -> str:
+                return body.replace(UNSUBSCRIBE_TOKEN, tokens[0]).replace(
+                    PREFERENCES_TOKEN, tokens[1]
+                )
+
+            text, html = _qp(personal(self.text)), _qp(personal(self.html))
         b = self.boundary.encode()
         return b"".join(
             [
@@ -151,13 +214,13 @@ class MessageTemplate:
                 b"\r\n",
                 b'Content-Type: text/plain; charset="utf-8"\r\n',
                 b"Content-Transfer-Encoding: quoted-printable\r\n\r\n",
-                _qp(personal(self.text)),
+                text,
                 b"--",
                 b,
                 b"\r\n",
                 b'Content-Type: text/html; charset="utf-8"\r\n',
                 b"Content-Transfer-Encoding: quoted-printable\r\n\r\n",
-                _qp(personal(self.html)),
+                html,
                 b"--",
                 b,
                 b"--\r\n",

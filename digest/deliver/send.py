@@ -104,12 +104,14 @@ class _RateLimit:
 
 
 class Sender:
+    """One process's share of a send: claims batches, sends them, records outcomes."""
+
     def __init__(
         self,
         store: Store,
         config: Config,
         digest: Digest,
-        transport: Transport,
+        transport: Callable[[], Transport],
         secret: str,
         options: SendOptions,
         progress: Callable[[int], None] | None = None,
@@ -117,7 +119,8 @@ class Sender:
         self.store = store
         self.config = config
         self.digest = digest
-        self.transport = transport
+        self.make_transport = transport
+        self.transport: Transport | None = None
         self.secret = secret
         self.options = options
         self.progress = progress
@@ -130,13 +133,40 @@ class Sender:
         self.abort: str | None = None
         self.stopping = False
 
-    async def run(self) -> SendResult:
-        started = time.monotonic()
+    def prepare(self) -> int:
+        """Create the send (once), put stale and deferred deliveries back in the queue, and
+        queue every active subscriber who has no delivery yet. Returns the send's id."""
         store = self.store
-        send_id = await asyncio.to_thread(store.get_or_create_send, self.digest.date)
+        send_id = store.get_or_create_send(self.digest.date)
         # On SQLite the run lock guarantees no other sender: every claim left over is stale.
-        await asyncio.to_thread(store.requeue, send_id, store.is_sqlite)
-        await asyncio.to_thread(store.enqueue, send_id)
+        store.requeue(send_id, store.is_sqlite)
+        store.enqueue(send_id)
+        return send_id
+
+    async def run(self) -> SendResult:
+        """prepare() and work() in this process."""
+        started = time.monotonic()
+        send_id = await asyncio.to_thread(self.prepare)
+        await self.work(send_id)
+        return await asyncio.to_thread(self.result, send_id, started)
+
+    def result(self, send_id: int, started: float) -> SendResult:
+        counts = self.store.counts(send_id)
+        if counts.queued == 0 and not self.abort:
+            self.store.finish_send(send_id)
+        return SendResult(
+            self.digest.date,
+            self.transport.name if self.transport else "?",
+            self.counter,
+            counts,
+            time.monotonic() - started,
+            self.variants.rendered,
+            self.abort,
+        )
+
+    async def work(self, send_id: int) -> None:
+        """Send queued deliveries until none is left (or the run must stop)."""
+        self.transport = self.make_transport()
         queue: asyncio.Queue[_Job | None] = asyncio.Queue(maxsize=self.options.batch * 2)
         workers = [asyncio.create_task(self._work(queue)) for _ in range(self.options.concurrency)]
         flusher = asyncio.create_task(self._flush_periodically())
@@ -150,18 +180,6 @@ class Sender:
             await flusher  # lets a write under way finish: never two at once
             await self._flush()
             await self.transport.close()
-        counts = await asyncio.to_thread(store.counts, send_id)
-        if counts.queued == 0 and not self.abort:
-            await asyncio.to_thread(store.finish_send, send_id)
-        return SendResult(
-            self.digest.date,
-            self.transport.name,
-            self.counter,
-            counts,
-            time.monotonic() - started,
-            self.variants.rendered,
-            self.abort,
-        )
 
     async def _produce(self, send_id: int, queue: asyncio.Queue[_Job | None]) -> None:
         import datetime as dt
@@ -238,6 +256,7 @@ class Sender:
         while True:
             attempts += 1
             await self.limit.wait()
+            assert self.transport is not None
             try:
                 reply = await self.transport.deliver(job.envelope, data)
             except TransportError as exc:

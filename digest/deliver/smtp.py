@@ -59,6 +59,14 @@ class SMTPSettings:
         return context
 
 
+class _Refused(Exception):
+    """The server answered a step of the transaction with something other than success."""
+
+    def __init__(self, code: int, message: str) -> None:
+        self.code = code
+        self.message = message
+
+
 def _reply(code: int, message: str) -> str:
     return f"{code} {' '.join(message.split())}"[:500]
 
@@ -86,6 +94,8 @@ class SMTPTransport:
         )
         try:
             await client.connect()
+            if client.is_ehlo_or_helo_needed:  # sendmail would; our own transaction must
+                await client.ehlo()
             if s.username and s.password:
                 await client.login(s.username, s.password)
         except aiosmtplib.SMTPAuthenticationError as exc:
@@ -107,19 +117,13 @@ class SMTPTransport:
             client = self._idle.pop() if self._idle else await self._connect()
             keep = False
             try:
-                # An outer limit as well, in case a server trickles bytes forever.
-                _, reply = await asyncio.wait_for(
-                    client.sendmail(envelope.sender, [envelope.recipient], message),
-                    timeout=self.settings.timeout * 4,
-                )
+                reply = await self._transaction(client, envelope, message)
                 keep = True
-                return f"250 {' '.join(reply.split())}"[:500]
-            except aiosmtplib.SMTPRecipientsRefused as exc:
-                refused = exc.recipients[0]
-                keep, failure = _classify(refused.code, refused.message)
-                raise failure from None
-            except aiosmtplib.SMTPResponseException as exc:
+                return reply
+            except _Refused as exc:
                 keep, failure = _classify(exc.code, exc.message)
+                if keep:
+                    await self._reset(client)
                 raise failure from None
             except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
                 raise TransientFailure(_describe(exc)) from None
@@ -128,6 +132,42 @@ class SMTPTransport:
                     self._idle.append(client)
                 else:
                     client.close()
+
+    async def _transaction(
+        self, client: aiosmtplib.SMTP, envelope: Envelope, message: bytes
+    ) -> str:
+        """MAIL, RCPT, DATA and the message, as aiosmtplib's sendmail would, without its
+        per-message address parsing and regular-expression passes over the whole message:
+        ours is already CRLF throughout, and the dot-stuffing is one bytes.replace."""
+        for command, arg, ok in (
+            (b"MAIL", b"FROM:<" + envelope.sender.encode("ascii") + b">", (250,)),
+            (b"RCPT", b"TO:<" + envelope.recipient.encode("ascii") + b">", (250, 251)),
+            (b"DATA", None, (354,)),
+        ):
+            response = await client.execute_command(*((command, arg) if arg else (command,)))
+            if response.code not in ok:
+                raise _Refused(response.code, response.message)
+        protocol = client.protocol
+        if protocol is None:
+            raise aiosmtplib.SMTPServerDisconnected("connection lost")
+        protocol.write(message.replace(b"\r\n.", b"\r\n..") + b".\r\n")
+        try:
+            response = await protocol.read_response(timeout=self.settings.timeout)
+        except aiosmtplib.SMTPException:
+            client.close()  # a half-read reply must never pair with the next command
+            raise
+        if response.code != 250:
+            raise _Refused(response.code, response.message)
+        return _reply(response.code, response.message)
+
+    async def _reset(self, client: aiosmtplib.SMTP) -> None:
+        """RSET after a refusal, so the connection can carry the next message."""
+        try:
+            response = await client.execute_command(b"RSET")
+            if response.code != 250:
+                client.close()
+        except (TimeoutError, aiosmtplib.SMTPException, OSError):
+            client.close()
 
     async def close(self) -> None:
         idle, self._idle = self._idle, []
@@ -141,8 +181,8 @@ class SMTPTransport:
 def _classify(code: int, message: str) -> tuple[bool, PermanentFailure | TransientFailure]:
     """Whether the connection may be reused, and what the reply means for the message.
 
-    A 5xx is a clean refusal of this message (aiosmtplib has sent RSET), so the connection is
-    kept; after a 4xx the next try gets a fresh connection, as the server may be unwell.
+    A 5xx is a clean refusal of this message (we send RSET), so the connection is kept;
+    after a 4xx the next try gets a fresh connection, as the server may be unwell.
     """
     reply = _reply(code, message)
     if 500 <= code < 600:

@@ -150,6 +150,17 @@ class DeliveryStore(BaseStore):
             key=lambda c: c.delivery_id,
         )
 
+    def section_choices(self, send_id: int) -> list[tuple[str, ...] | None]:
+        """The distinct section choices of the subscribers still queued in a send."""
+        query = (
+            select(SubscriberRow.sections)
+            .distinct()
+            .join(DeliveryRow, col(DeliveryRow.subscriber_id) == col(SubscriberRow.id))
+            .where(col(DeliveryRow.send_id) == send_id, col(DeliveryRow.state) == "queued")
+        )
+        with self.errors(), self.session() as s:
+            return [tuple(c) if c else None for c in s.exec(query)]
+
     def _subscribers(self, ids: Sequence[int]) -> dict[int, Subscriber]:
         from .subscribers import as_subscriber
 

@@ -1,0 +1,255 @@
+"""Throughput benchmark: `digest send` against Postfix's smtp-sink, next to smtp-source.
+
+Fixed inputs: N subscribers (default 100,000) with eight distinct section choices in a fresh
+SQLite file, and the sample day's digest. It runs the real `digest send` command (the same code
+and options users run) against smtp-sink on a free loopback port, then Postfix's own load
+generator smtp-source with the same message size and session count against a fresh sink, and
+prints one table. It also times ingest, compose and render on generated inputs.
+
+    .venv/bin/python benchmarks/send.py                     # 100,000 subscribers
+    .venv/bin/python benchmarks/send.py --subscribers 1000000
+
+Needs Debian's postfix package for smtp-sink and smtp-source:
+    apt-get install postfix     (answer "No configuration"; DEBIAN_FRONTEND=noninteractive)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import resource
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from digest import app  # noqa: E402
+from digest.compose import compose  # noqa: E402
+from digest.config import load_config  # noqa: E402
+from digest.model import Document  # noqa: E402
+from digest.render import Links, Renderer  # noqa: E402
+from digest.store import Store  # noqa: E402
+
+DAY = "2026-11-26"
+SAMPLES = ROOT / "samples" / DAY
+CHOICES: list[str | None] = [
+    None,
+    "Space;Earth and climate",
+    "Superpowers and diplomacy;Missile defense;Nuclear",
+    "Drones and air power;Military space and satellites;War report",
+    "Missiles and strike weapons;Defence industry and budgets",
+    "Nuclear",
+    "War report;Superpowers and diplomacy",
+    "Space",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def need(tool: str) -> str:
+    path = shutil.which(tool) or (f"/usr/sbin/{tool}" if Path(f"/usr/sbin/{tool}").exists()
+                                  else None)
+    if not path:
+        sys.exit(f"{tool} not found: install Debian's postfix package "
+                 "(DEBIAN_FRONTEND=noninteractive apt-get install -y postfix)")
+    return path
+
+
+class Sink:
+    """smtp-sink on a free port, counting the messages it accepts (-c)."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.log = (workdir / f"sink-{self.port}.log").open("w+b")
+        args = [need("smtp-sink"), "-c", "-u", "nobody", f"127.0.0.1:{self.port}", "1024"]
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        sys.exit("smtp-sink did not start")
+
+    def messages(self) -> int:
+        self.log.flush()
+        text = Path(self.log.name).read_bytes().decode("ascii", "replace")
+        counts = re.findall(r"mesg=(\d+)", text)
+        return int(counts[-1]) if counts else 0
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+        self.log.close()
+
+
+def make_database(workdir: Path, n: int) -> tuple[str, int]:
+    """A fresh SQLite file with the sample day composed and n subscribers."""
+    url = f"sqlite:///{workdir / 'bench.db'}"
+    config = replace(load_config(env={}, cwd=workdir), database_url=url)
+    store = Store(url)
+    app.ingest(store, [SAMPLES])
+    app.compose_day(store, config, DAY)
+    store.close()
+    # Subscribers are test input, not what is measured: bulk insert straight into the table.
+    con = sqlite3.connect(workdir / "bench.db")
+    now = "2026-11-27 00:00:00.000000"
+    rows = (
+        (f"reader{i}@bench.example.com", f"Reader {i}",
+         None if CHOICES[i % 8] is None else '["' + '", "'.join(
+             str(CHOICES[i % 8]).split(";")) + '"]', now, now)
+        for i in range(n)
+    )
+    con.executemany(
+        "INSERT INTO subscribers (email, name, sections, status, hard_bounces, created_at, "
+        "updated_at) VALUES (?, ?, ?, 'active', 0, ?, ?)", rows)
+    con.commit()
+    con.close()
+    one = subprocess.run(  # the size of one message, for smtp-source
+        [sys.executable, "-m", "digest", "preview", "--date", DAY],
+        env={**os.environ, "DIGEST_DATABASE_URL": url, "DIGEST_OUTBOX": str(workdir / "out")},
+        check=True, capture_output=True, text=True)
+    size = Path(one.stdout.split()[2]).stat().st_size
+    return url, size
+
+
+def run_digest_send(
+    workdir: Path, url: str, port: int, sessions: int, workers: int
+) -> tuple[float, float]:
+    """Seconds and peak RSS (MB) of the real `digest send` command."""
+    env = {
+        **os.environ,
+        "DIGEST_DATABASE_URL": url,
+        "DIGEST_SMTP_HOST": "127.0.0.1",
+        "DIGEST_SMTP_PORT": str(port),
+        "DIGEST_SECRET_KEY": "benchmark-secret",
+        "DIGEST_LOCK_FILE": str(workdir / "digest.lock"),
+        "DIGEST_FROM": "Defence & Space Daily <digest@bench.example.com>",
+    }
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "digest", "send", "--date", DAY, "--transport", "smtp",
+         "--concurrency", str(max(1, sessions // workers)), "--workers", str(workers)],
+        env=env, capture_output=True, text=True)
+    seconds = time.monotonic() - started
+    print(done.stdout.strip() or done.stderr.strip())
+    if done.returncode != 0:
+        sys.exit(f"digest send failed ({done.returncode}): {done.stderr.strip()}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return seconds, peak
+
+
+def run_smtp_source(port: int, n: int, size: int, sessions: int) -> float:
+    started = time.monotonic()
+    subprocess.run(
+        [need("smtp-source"), "-d", "-s", str(sessions), "-m", str(n), "-l", str(size),
+         "-f", "digest@bench.example.com", "-t", "reader@bench.example.com",
+         f"127.0.0.1:{port}"], check=True)
+    return time.monotonic() - started
+
+
+def time_compose_render(stories: int = 50, headlines: int = 500) -> float:
+    """Milliseconds to compose and render (HTML and text) a generated day (best of 5)."""
+    config = load_config(env={})
+    base = [d for d in app.parse_paths([SAMPLES])[0]]
+    words = [h for d in base for g in d.headline_groups for h in g]
+    docs = []
+    for i in range(stories):
+        src = base[i % len(base)]
+        heads = tuple(f"{words[(i * 10 + j) % len(words)]} ({i}-{j})" for j in range(10))
+        docs.append(Document(DAY, f"{src.title} ({i})", "headline", src.source, None,
+                             tuple(f"{p} ({i})" for p in src.body), src.related_links, (heads,)))
+    assert sum(len(d.headline_groups[0]) for d in docs) == headlines
+    renderer = Renderer(config)
+    links = Links("https://x/u/t", "https://x/p/t", "https://x/archive")
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        digest = compose(DAY, docs, config)
+        html, cap = renderer.fit(digest, links)
+        renderer.text(digest, links, headline_cap=cap)
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
+
+
+def time_ingest(workdir: Path, n: int = 5000) -> float:
+    """Documents per second for `ingest` of n generated documents in the sample's shape."""
+    folder = workdir / "docs"
+    folder.mkdir()
+    texts = [p.read_text(encoding="utf-8") for p in sorted(SAMPLES.glob("*.txt"))]
+    for i in range(n):
+        text = texts[i % len(texts)]
+        head, _, rest = text.partition("\n")
+        (folder / f"doc{i:05d}.txt").write_text(
+            f"{head} Item {i} of the benchmark.\n{rest}", encoding="utf-8")
+    store = Store(f"sqlite:///{workdir / 'ingest.db'}")
+    started = time.perf_counter()
+    report = app.ingest(store, [folder])
+    seconds = time.perf_counter() - started
+    assert report.stored + report.duplicates == n and not report.refused, report.summary
+    return n / seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--subscribers", type=int, default=100_000)
+    parser.add_argument("--sessions", type=int, default=16, help="SMTP sessions for both")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="sending processes; the sessions are shared among them")
+    parser.add_argument("--skip-source", action="store_true", help="skip smtp-source")
+    args = parser.parse_args()
+    n = args.subscribers
+    with tempfile.TemporaryDirectory(prefix="digest-bench-") as tmp:
+        workdir = Path(tmp)
+        print(f"setting up {n:,} subscribers ...", flush=True)
+        url, size = make_database(workdir, n)
+
+        sink = Sink(workdir)
+        seconds, rss = run_digest_send(workdir, url, sink.port, args.sessions, args.workers)
+        time.sleep(0.5)
+        received = sink.messages()
+        sink.stop()
+
+        source_seconds = None
+        if not args.skip_source:
+            sink = Sink(workdir)
+            source_seconds = run_smtp_source(sink.port, n, size, args.sessions)
+            sink.stop()
+        compose_ms = time_compose_render()
+        ingest_rate = time_ingest(workdir)
+
+    rate = n / seconds
+    print()
+    print(f"{'':28}{'messages':>10}{'seconds':>10}{'msg/s':>10}")
+    print(f"{'digest send':28}{n:>10,}{seconds:>10.1f}{rate:>10,.0f}")
+    if source_seconds:
+        source_rate = n / source_seconds
+        print(f"{'smtp-source -d':28}{n:>10,}{source_seconds:>10.1f}{source_rate:>10,.0f}")
+        print(f"{'ratio digest/smtp-source':28}{rate / source_rate:>30.2f}")
+    print(f"{'message size (bytes)':28}{size:>30,}")
+    print(f"{'sessions':28}{args.sessions:>30}")
+    print(f"{'sending processes':28}{args.workers:>30}")
+    print(f"{'peak RSS of digest send':28}{rss:>27.0f} MB")
+    print(f"{'compose+render 50/500':28}{compose_ms:>27.1f} ms")
+    print(f"{'ingest':28}{ingest_rate:>23,.0f} docs/s")
+    print(f"{'sink received':28}{received:>30,}")
+    if received != n:
+        sys.exit(f"FAIL: the sink received {received:,} messages, not {n:,}")
+
+
+if __name__ == "__main__":
+    main()

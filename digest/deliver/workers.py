@@ -1,0 +1,62 @@
+"""Several sending processes sharing one send through the database.
+
+Each distinct section choice is rendered once, here, before the processes are forked, and
+the children inherit the rendered templates. Each child claims its own batches, so no
+delivery is sent by two of them; a child that dies leaves its claims for the next run (or,
+on PostgreSQL, for another worker once the lease runs out).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import socket
+from collections import Counter
+from dataclasses import replace
+from multiprocessing.queues import SimpleQueue
+from typing import Any
+
+from .send import Sender
+
+
+def _child(sender: Sender, send_id: int, results: SimpleQueue[Any]) -> None:
+    sender.store.engine.dispose(close=False)  # never share the parent's connections
+    sender.progress = None
+    sender.options = replace(sender.options, worker=f"{socket.gethostname()}:{os.getpid()}")
+    try:
+        asyncio.run(sender.work(send_id))
+    finally:
+        results.put((dict(sender.counter), sender.abort))
+
+
+def run_in_processes(sender: Sender, send_id: int, processes: int) -> None:
+    """Run sender.work() in `processes` forked children and gather what they did."""
+    for choice in sender.store.section_choices(send_id):
+        sender.variants.get(choice)
+    context = multiprocessing.get_context("fork")
+    results: SimpleQueue[Any] = context.SimpleQueue()
+    children = [
+        context.Process(target=_child, args=(sender, send_id, results), name=f"digest-send-{i}")
+        for i in range(processes)
+    ]
+    for child in children:
+        child.start()
+    progress, last = sender.progress, 0
+    while any(child.is_alive() for child in children):
+        for child in children:
+            child.join(timeout=0.5)
+        if progress:
+            done = sender.store.counts(send_id)
+            now = done.total - done.queued
+            progress(now - last)
+            last = now
+    for child in children:
+        child.join()
+    while not results.empty():
+        counter, abort = results.get()
+        sender.counter.update(Counter(counter))
+        sender.abort = sender.abort or abort
+    failed = [c.exitcode for c in children if c.exitcode]
+    if failed and not sender.abort:
+        sender.abort = f"{len(failed)} sending process(es) failed (exit {failed[0]})"
