@@ -120,7 +120,7 @@ async def dry_run(store: Store, config: Config, date: str) -> SendResult:
     variants = Variants(config, digest)
     sender = addr_spec(config.return_path or config.from_addr)
     done: Counter[str] = Counter()
-    for sub in store.list_subscribers("active"):
+    for sub in store.iter_subscribers("active"):
         template = variants.get(sub.sections)
         if template is None:
             done["skipped"] += 1

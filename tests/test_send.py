@@ -381,3 +381,17 @@ def test_dry_run_writes_the_outbox_and_records_nothing(
     assert sending.status(store, SAMPLE_DAY).sent == 0
     # The real send afterwards still reaches everyone.
     assert send(store, cfg).counts.sent == 2 and len(smtp_server.messages) == 2
+
+
+def test_several_sending_processes_share_one_send(
+    store: Store, config: Config, day: Digest, smtp_server: SMTPTestServer
+) -> None:
+    cfg = smtp_config(config, smtp_server)
+    choices = [None, "Space", "Nuclear;War report"]
+    subscribe(store, cfg, *[(f"r{i}@example.com", None, choices[i % 3]) for i in range(120)])
+    result = send(store, cfg, workers=3, concurrency=2)
+    assert result.complete and result.counts.sent == 120
+    assert result.this_run["sent"] == 120  # gathered from the three processes
+    assert result.variants == 3  # rendered once each, before the processes started
+    received = [r for m in smtp_server.messages for r in m.rcpt_tos]
+    assert sorted(received) == sorted(f"r{i}@example.com" for i in range(120))

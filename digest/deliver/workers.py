@@ -9,8 +9,12 @@ on PostgreSQL, for another worker once the lease runs out).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
+import ctypes.util
 import multiprocessing
 import os
+import signal
 import socket
 from collections import Counter
 from dataclasses import replace
@@ -19,8 +23,22 @@ from typing import Any
 
 from .send import Sender
 
+_PR_SET_PDEATHSIG = 1
 
-def _child(sender: Sender, send_id: int, results: SimpleQueue[Any]) -> None:
+
+def _die_with_parent(parent: int) -> None:
+    """A child outliving a killed `digest send` would keep the run lock and keep sending
+    behind the back of the next run: on Linux the kernel kills it with its parent."""
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: nothing to ask for
+        ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True).prctl(
+            _PR_SET_PDEATHSIG, signal.SIGKILL
+        )
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _child(sender: Sender, send_id: int, results: SimpleQueue[Any], parent: int) -> None:
+    _die_with_parent(parent)
     sender.store.engine.dispose(close=False)  # never share the parent's connections
     sender.progress = None
     sender.options = replace(sender.options, worker=f"{socket.gethostname()}:{os.getpid()}")
@@ -37,7 +55,9 @@ def run_in_processes(sender: Sender, send_id: int, processes: int) -> None:
     context = multiprocessing.get_context("fork")
     results: SimpleQueue[Any] = context.SimpleQueue()
     children = [
-        context.Process(target=_child, args=(sender, send_id, results), name=f"digest-send-{i}")
+        context.Process(
+            target=_child, args=(sender, send_id, results, os.getpid()), name=f"digest-send-{i}"
+        )
         for i in range(processes)
     ]
     for child in children:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from sqlmodel import col, delete, select
@@ -110,6 +110,23 @@ class SubscriberStore(BaseStore):
             s.exec(delete(DeliveryRow).where(col(DeliveryRow.subscriber_id) == subscriber_id))
             s.exec(delete(SubscriberRow).where(col(SubscriberRow.id) == subscriber_id))
             s.commit()
+
+    def iter_subscribers(self, status: str | None = None, batch: int = 1000
+                         ) -> Iterator[Subscriber]:
+        """Every subscriber (in a state), in id order, a batch at a time: a list of a million
+        never sits in memory at once."""
+        last = 0
+        while True:
+            with self.errors(), self.session() as s:
+                query = select(SubscriberRow).where(col(SubscriberRow.id) > last)
+                if status:
+                    query = query.where(SubscriberRow.status == status)
+                rows = s.exec(query.order_by(col(SubscriberRow.id)).limit(batch)).all()
+            if not rows:
+                return
+            for row in rows:
+                yield as_subscriber(row)
+            last = rows[-1].id or last
 
     def list_subscribers(self, status: str | None = None) -> list[Subscriber]:
         with self.errors(), self.session() as s:
