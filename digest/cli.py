@@ -17,7 +17,7 @@ from . import app, sending
 from .config import Config, load_config
 from .errors import DigestError
 from .store import Store
-from .subscribers import write_csv
+from .subscribers import STATES, write_csv
 
 
 class State:
@@ -244,7 +244,7 @@ def subscribers_unsubscribe(state: State, email: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option(
     "--status",
-    type=click.Choice(["active", "unsubscribed", "bounced", "pending"]),
+    type=click.Choice(STATES),
     help="Only subscribers in this state.",
 )
 @click.pass_obj
@@ -420,6 +420,35 @@ def run(state: State, date: str | None, transport: str | None) -> None:
     click.echo(result.send.summary)
     if refused or not result.send.complete:
         sys.exit(1)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=8000,
+    show_default=True,
+    help="Port to listen on.",
+)
+@click.pass_obj
+def serve(state: State, host: str, port: int) -> None:
+    """Run the web side: archive and feed, unsubscribe and preferences pages, subscribe form,
+    and (with editor_password set) the editor's preview and test copies.
+
+    \b
+    Example:
+      DIGEST_EDITOR_PASSWORD=... digest serve --host 0.0.0.0 --port 8000
+    """
+    # Imported here: the other commands need not load the web stack.
+    import uvicorn
+
+    from .web import create_app
+
+    web_app = create_app(state.config, state.store)
+    editor = "on" if state.config.editor_password else "off (no editor_password)"
+    click.echo(f"serving {state.config.name} on http://{host}:{port}/ (editor pages {editor})")
+    uvicorn.run(web_app, host=host, port=port, proxy_headers=True)
 
 
 def main() -> None:

@@ -1,7 +1,8 @@
 """Settings, loaded once: embedded defaults, then digest.toml, then DIGEST_* environment.
 
 The result is a frozen Config that callers pass in; nothing reads settings from a global.
-Secrets (SMTP password, secret key) are kept out of the Config's repr, so they never reach a log.
+Secrets (SMTP password, secret key, editor password) are kept out of the Config's repr, so they
+never reach a log.
 """
 
 from __future__ import annotations
@@ -61,6 +62,10 @@ class Config:
     unsubscribe_mailto: str | None = None
     return_path: str | None = None
     lock_file: Path = Path("digest.lock")
+    # web (digest serve)
+    editor_password: str | None = field(default=None, repr=False)  # None: editor pages off
+    subscribe_rate_limit: int = 5  # subscribe requests per client per window; 0: no limit
+    subscribe_rate_window: float = 3600.0  # seconds
     source: str = "defaults"  # which file the settings came from, for messages
 
     @property
@@ -162,6 +167,9 @@ _SCALARS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
     "unsubscribe_mailto": ("unsubscribe_mailto", _optional(_text)),
     "return_path": ("return_path", _optional(_text)),
     "lock_file": ("lock_file", _path),
+    "editor_password": ("editor_password", _optional(_text)),
+    "subscribe_rate_limit": ("subscribe_rate_limit", _number(int, 0)),
+    "subscribe_rate_window": ("subscribe_rate_window", _number(float, 1)),
 }
 _REQUIRED = (
     "name",

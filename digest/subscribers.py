@@ -17,7 +17,8 @@ from email_validator import EmailNotValidError, validate_email
 
 from .errors import DigestError
 
-STATES = ("active", "unsubscribed", "bounced", "pending")
+# pending: waiting for double opt-in; paused: chose no digests for now, from the web page.
+STATES = ("active", "unsubscribed", "bounced", "pending", "paused")
 MAX_NAME = 200
 
 

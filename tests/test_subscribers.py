@@ -302,7 +302,7 @@ def test_read_csv_strips_bom_and_reads_headers_in_any_case_and_order(
 
 
 def test_states() -> None:
-    assert STATES == ("active", "unsubscribed", "bounced", "pending")
+    assert STATES == ("active", "unsubscribed", "bounced", "pending", "paused")
     group = cli.commands["subscribers"]
     assert isinstance(group, click.Group)
     (status,) = [p for p in group.commands["list"].params if p.name == "status"]

@@ -160,6 +160,7 @@ class MessageTemplate:
         sent_date: str | None = None,
     ) -> None:
         self.date = date
+        self.subject = subject
         self.list_key = list_key
         self.domain = domain_of(from_addr)
         self.base_url = base_url.rstrip("/")

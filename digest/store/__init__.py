@@ -6,9 +6,10 @@ SQLite by default (a file in the working folder); PostgreSQL through a database 
 from .delivery import DeliveryStore, SendCounts
 from .stories import StoryStore
 from .subscribers import SubscriberStore
+from .web import WebStore
 
 
-class Store(StoryStore, SubscriberStore, DeliveryStore):
+class Store(StoryStore, SubscriberStore, DeliveryStore, WebStore):
     """Stories, digests, subscribers and deliveries."""
 
 

@@ -1,0 +1,120 @@
+"""The FastAPI app: routers for the archive, the subscriber's pages and the editor, the
+security headers, and error pages that say what went wrong without showing internals."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from http import HTTPStatus
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..config import Config
+from ..errors import DigestError, NotFoundError
+from ..sending import secret_for
+from ..store import Store
+from . import archive, editor, subscriber
+from .pages import Web, make_env, web
+from .security import EditorAuth, RateLimiter, RedactTokens, security_headers
+
+log = logging.getLogger("digest.web")
+LOGIN_ATTEMPTS = 10  # per client address per LOGIN_WINDOW
+LOGIN_WINDOW = 900.0
+CONFIRMATIONS_PER_ADDRESS = 3  # per subscribe_rate_window
+
+
+def create_app(config: Config, store: Store | None = None) -> FastAPI:
+    """The web app over `store` (opened from config.database_url when not given).
+
+    The link secret is the one the sender signs with, so every emailed link works here.
+    """
+    own_store = store is None
+    the_store = Store(config.database_url) if store is None else store
+    window = config.subscribe_rate_window
+    secret = secret_for(config, config.default_transport)
+    password = config.editor_password
+    state = Web(
+        config=config,
+        store=the_store,
+        secret=secret,
+        env=make_env(config),
+        auth=EditorAuth(secret, password) if password else None,
+        subscribe_limit=RateLimiter(config.subscribe_rate_limit, window),
+        address_limit=RateLimiter(
+            CONFIRMATIONS_PER_ADDRESS if config.subscribe_rate_limit else 0, window
+        ),
+        login_limit=RateLimiter(LOGIN_ATTEMPTS, LOGIN_WINDOW),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Added at startup, once uvicorn has configured its loggers.
+        access, redact = logging.getLogger("uvicorn.access"), RedactTokens()
+        access.addFilter(redact)
+        yield
+        access.removeFilter(redact)
+        if own_store:
+            the_store.close()
+
+    app = FastAPI(
+        title=config.name, docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+    )
+    app.state.web = state
+    app.middleware("http")(security_headers)
+    app.include_router(archive.router)
+    app.include_router(subscriber.router)
+    app.include_router(editor.router)
+    app.add_api_route("/static/site.css", stylesheet, methods=["GET"], include_in_schema=False)
+    app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, invalid_request)  # type: ignore[arg-type]
+    app.add_exception_handler(editor.LoginRequired, login_required)  # type: ignore[arg-type]
+    app.add_exception_handler(DigestError, digest_error)  # type: ignore[arg-type]
+    return app
+
+
+def stylesheet(request: Request) -> Response:
+    css = web(request).env.get_template("web/site.css").render()
+    return Response(css, media_type="text/css", headers={"Cache-Control": "max-age=3600"})
+
+
+async def http_error(request: Request, exc: StarletteHTTPException) -> HTMLResponse:
+    phrase = HTTPStatus(exc.status_code).phrase
+    text = (
+        exc.detail
+        if exc.detail and exc.detail != phrase
+        else _DEFAULT_TEXT.get(exc.status_code, "The request could not be handled.")
+    )
+    response = web(request).message(request, phrase, str(text), exc.status_code)
+    for name, value in (exc.headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+_DEFAULT_TEXT = {
+    404: "There is no page at this address.",
+    405: "This page does not take that kind of request.",
+}
+
+
+async def invalid_request(request: Request, exc: RequestValidationError) -> HTMLResponse:
+    return web(request).message(
+        request, "Bad request", "The request was not complete or not well-formed.", 400
+    )
+
+
+async def login_required(request: Request, exc: editor.LoginRequired) -> RedirectResponse:
+    return RedirectResponse("/editor/login?" + urlencode({"next": exc.next_path}), status_code=303)
+
+
+async def digest_error(request: Request, exc: DigestError) -> HTMLResponse:
+    w = web(request)
+    if isinstance(exc, NotFoundError):
+        return w.message(request, "Not found", str(exc), 404)
+    # Not the path: it may carry a subscriber's token.
+    log.error("%s request failed: %s", request.method, exc)
+    return w.message(request, "Something went wrong", "Please try again later.", 500)

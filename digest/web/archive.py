@@ -1,0 +1,44 @@
+"""The public archive: every digest whose send has begun, as a web page and as an Atom feed.
+
+An unsent draft is never shown, even at a guessed URL: what the public sees is what went out.
+The page is rendered from the stored Digest (not the email), so it has every headline, also
+those the email had to cut to stay under Gmail's size limit.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from .feed import MEDIA_TYPE, atom_feed
+from .pages import valid_date, web
+
+router = APIRouter()
+FEED_ENTRIES = 30
+
+
+@router.get("/", include_in_schema=False)
+def home() -> RedirectResponse:
+    return RedirectResponse("/archive/", status_code=303)
+
+
+@router.get("/archive/", response_class=HTMLResponse)
+def archive_index(request: Request) -> HTMLResponse:
+    w = web(request)
+    return w.page(request, "archive_index", title="Archive", digests=w.store.published())
+
+
+@router.get("/archive/feed.xml")
+def archive_feed(request: Request) -> Response:
+    w = web(request)
+    entries = [(p, w.store.get_digest(p.date)) for p in w.store.published(FEED_ENTRIES)]
+    return Response(atom_feed(w.config.name, w.base_url, entries), media_type=MEDIA_TYPE)
+
+
+@router.get("/archive/{date}", response_class=HTMLResponse)
+def archive_day(request: Request, date: str) -> HTMLResponse:
+    w = web(request)
+    if not w.store.is_published(valid_date(date)):
+        raise HTTPException(404)
+    digest = w.store.get_digest(date)
+    return w.page(request, "archive_day", title=digest.subject, digest=digest)

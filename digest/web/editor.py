@@ -1,0 +1,306 @@
+"""The editor's pages, behind a password: the digests and their send status, a preview of a
+day's email exactly as sent (phone, desktop, plain text, any choice of sections), composing,
+and test copies to one address.
+
+Without a configured password every route here answers 404: the pages are off, never open.
+Every form POST carries a CSRF token bound to the session.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from ..app import compose_day
+from ..deliver.message import PREFERENCES_TOKEN, UNSUBSCRIBE_TOKEN, MessageTemplate
+from ..deliver.transport import DeliveryFailure, TransportError
+from ..deliver.variants import Variants
+from ..errors import ComposeError, ConfigError
+from ..subscribers import SubscriberError, normalize_email, parse_sections
+from .mail import send_test_copy
+from .pages import Web, valid_date, web
+from .security import FRAME_CSP, SESSION_COOKIE, SESSION_SECONDS, EditorAuth, client_key
+
+router = APIRouter(prefix="/editor")
+VIEWS = {"phone": 375, "desktop": 600, "text": 0}
+NOTICES = {"composed": "The digest was composed.", "sent": "The test copy was sent."}
+LOGIN_COOKIE = "digest_login"
+PREVIEW_TOKEN = "preview"  # stands in for a subscriber's link tokens in previews
+
+
+class LoginRequired(Exception):
+    """No valid editor session: the app answers with a redirect to the login page."""
+
+    def __init__(self, next_path: str) -> None:
+        self.next_path = next_path
+
+
+@dataclass(frozen=True)
+class Editor:
+    """A signed-in editor: the app's shared state and the session's CSRF token."""
+
+    web: Web
+    auth: EditorAuth
+    csrf: str
+
+
+def _auth(request: Request) -> EditorAuth:
+    auth = web(request).auth
+    if auth is None:
+        raise HTTPException(404)
+    return auth
+
+
+def editor(request: Request) -> Editor:
+    """Dependency: the signed-in editor, or a redirect to the login page."""
+    auth = _auth(request)
+    sid = auth.session_id(request.cookies.get(SESSION_COOKIE))
+    if sid is None:
+        raise LoginRequired(request.url.path)
+    return Editor(web(request), auth, auth.csrf_token(sid))
+
+
+EditorDep = Annotated[Editor, Depends(editor)]
+CsrfField = Annotated[str, Form()]
+
+
+def _check_csrf(ed: Editor, token: str) -> None:
+    if not hmac.compare_digest(token.encode(), ed.csrf.encode()):
+        raise HTTPException(403, "The form expired or came from another site; try again.")
+
+
+def _safe_next(path: str | None) -> str:
+    """Only a path inside the editor, so the login cannot redirect anywhere else."""
+    if path and path.startswith("/editor/") and "//" not in path and "\\" not in path:
+        return path
+    return "/editor/"
+
+
+# ---- login ----------------------------------------------------------------------------
+
+
+def _set_cookie(response: Response, request: Request, name: str, value: str, age: int) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=age,
+        path="/editor",
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+
+
+def _login_form(
+    request: Request, auth: EditorAuth, next_path: str | None, status: int = 200, error: str = ""
+) -> HTMLResponse:
+    """The sign-in form, whose CSRF token is bound to a random cookie of its own (there is
+    no session yet), so another site cannot sign a browser in."""
+    nonce = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(18)
+    response = web(request).page(
+        request,
+        "login",
+        status,
+        title="Editor sign-in",
+        next=_safe_next(next_path),
+        error=error or None,
+        csrf=auth.csrf_token(f"login.{nonce}"),
+    )
+    _set_cookie(response, request, LOGIN_COOKIE, nonce, 3600)
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str | None = None) -> HTMLResponse:
+    return _login_form(request, _auth(request), next)
+
+
+@router.post("/login", response_class=HTMLResponse, response_model=None)
+def login(
+    request: Request,
+    csrf: CsrfField = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/editor/",
+) -> Response:
+    auth = _auth(request)
+    w = web(request)
+    if not w.login_limit.allow(client_key(request)):
+        return w.message(request, "Too many attempts", "Wait a while and try again.", 429)
+    nonce = request.cookies.get(LOGIN_COOKIE, "")
+    if not nonce or not hmac.compare_digest(
+        csrf.encode(), auth.csrf_token(f"login.{nonce}").encode()
+    ):
+        return _login_form(request, auth, next, 403, "The form expired; please try again.")
+    if not auth.password_ok(password):
+        return _login_form(request, auth, next, 401, "That password is not right.")
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    _set_cookie(response, request, SESSION_COOKIE, auth.new_session(), SESSION_SECONDS)
+    response.delete_cookie(LOGIN_COOKIE, path="/editor")
+    return response
+
+
+@router.post("/logout")
+def logout(ed: EditorDep, csrf: CsrfField = "") -> RedirectResponse:
+    _check_csrf(ed, csrf)
+    response = RedirectResponse("/editor/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/editor")
+    return response
+
+
+# ---- overview -------------------------------------------------------------------------
+
+
+@router.get("/", response_class=HTMLResponse)
+def overview(request: Request, ed: EditorDep) -> HTMLResponse:
+    store = ed.web.store
+    digests = store.digest_infos()
+    composed = {d.date for d in digests}
+    waiting = [(d, n) for d, n in store.story_days() if d not in composed and _is_day(d)]
+    return ed.web.page(
+        request, "editor_index", title="Digests", digests=digests, waiting=waiting, csrf=ed.csrf
+    )
+
+
+def _is_day(date: str) -> bool:
+    try:
+        return dt.date.fromisoformat(date).isoformat() == date
+    except ValueError:
+        return False
+
+
+# ---- one day --------------------------------------------------------------------------
+
+
+def _sections(ed: Editor, names: list[str]) -> tuple[str, ...] | None:
+    try:
+        return parse_sections(names, ed.web.config.section_names)
+    except SubscriberError as exc:
+        raise HTTPException(400, str(exc)) from None
+
+
+def _template(ed: Editor, date: str, sections: tuple[str, ...] | None) -> MessageTemplate | None:
+    return Variants(ed.web.config, ed.web.store.get_digest(date)).get(sections)
+
+
+def _subject(template: MessageTemplate) -> str:
+    """The subject this variant carries (it names the lead story this subscriber gets)."""
+    return template.subject
+
+
+def _personal(body: str) -> str:
+    return body.replace(UNSUBSCRIBE_TOKEN, PREVIEW_TOKEN).replace(PREFERENCES_TOKEN, PREVIEW_TOKEN)
+
+
+def day_url(date: str, view: str, sections: tuple[str, ...] | None, **extra: str) -> str:
+    query = [("view", view), *(("sections", s) for s in sections or ()), *extra.items()]
+    return f"/editor/{date}?{urlencode(query)}"
+
+
+@router.get("/{date}", response_class=HTMLResponse)
+def day(
+    request: Request,
+    ed: EditorDep,
+    date: str,
+    view: str = "desktop",
+    sections: Annotated[list[str] | None, Query()] = None,
+    notice: str | None = None,
+) -> HTMLResponse:
+    w, store = ed.web, ed.web.store
+    valid_date(date)
+    view = view if view in VIEWS else "desktop"
+    chosen = _sections(ed, sections or [])
+    sending = store.find_send(date) is not None
+    if not store.has_digest(date):
+        if not any(d == date for d, _ in store.story_days()):
+            raise HTTPException(404, f"There are no stories for {date}.")
+        return w.page(
+            request,
+            "editor_day",
+            title=f"Digest for {date}",
+            date=date,
+            digest=None,
+            sending=False,
+            csrf=ed.csrf,
+            notice=None,
+        )
+    digest = store.get_digest(date)
+    template = _template(ed, date, chosen)
+    return w.page(
+        request,
+        "editor_day",
+        title=f"Digest for {date}",
+        date=date,
+        digest=digest,
+        template=template,
+        subject=_subject(template) if template else digest.subject,
+        text=_personal(template.text) if template else "",
+        wide=True,
+        view=view,
+        width=VIEWS[view],
+        views=VIEWS,
+        chosen=chosen,
+        section_names=[s.name for s in digest.sections],
+        counts=store.counts(store.find_send(date)),
+        sending=sending,
+        day_url=day_url,
+        frame_src=f"/editor/{date}/frame?{urlencode([('sections', s) for s in chosen or ()])}",
+        csrf=ed.csrf,
+        notice=NOTICES.get(notice or ""),
+    )
+
+
+@router.get("/{date}/frame", response_class=HTMLResponse)
+def frame(
+    ed: EditorDep, date: str, sections: Annotated[list[str] | None, Query()] = None
+) -> HTMLResponse:
+    """The email's HTML alone, for the preview iframe, under a CSP that allows only its
+    inline styles and images: no scripts, no forms."""
+    valid_date(date)
+    template = _template(ed, date, _sections(ed, sections or []))
+    if template is None:
+        raise HTTPException(404, "A subscriber with these sections gets no email for this day.")
+    return HTMLResponse(_personal(template.html), headers={"Content-Security-Policy": FRAME_CSP})
+
+
+@router.post("/{date}/compose", response_model=None)
+def compose(request: Request, ed: EditorDep, date: str, csrf: CsrfField = "") -> Response:
+    _check_csrf(ed, csrf)
+    valid_date(date)
+    try:
+        compose_day(ed.web.store, ed.web.config, date)
+    except ComposeError as exc:
+        return ed.web.message(request, "Cannot compose", str(exc), 409)
+    return RedirectResponse(day_url(date, "desktop", None, notice="composed"), status_code=303)
+
+
+@router.post("/{date}/test", response_model=None)
+def test_copy(
+    request: Request,
+    ed: EditorDep,
+    date: str,
+    csrf: CsrfField = "",
+    email: Annotated[str, Form()] = "",
+    view: Annotated[str, Form()] = "desktop",
+    sections: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    """One copy to one address, through the configured transport; never to the list."""
+    _check_csrf(ed, csrf)
+    valid_date(date)
+    chosen = _sections(ed, sections or [])
+    try:
+        address = normalize_email(email)
+    except SubscriberError as exc:
+        return ed.web.message(request, "Not sent", str(exc), 400)
+    try:
+        send_test_copy(ed.web.store, ed.web.config, date, chosen, address)
+    except (DeliveryFailure, TransportError, ConfigError) as exc:
+        return ed.web.message(request, "Not sent", f"The test copy was not sent: {exc}", 502)
+    view = view if view in VIEWS else "desktop"
+    return RedirectResponse(day_url(date, view, chosen, notice="sent"), status_code=303)

@@ -1,0 +1,91 @@
+"""The two emails the web side sends one at a time: a subscription confirmation, and an
+editor's test copy of a digest. Both go through the configured transport (SMTP when
+configured, else the outbox folder), never to the list.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import re
+from email.message import EmailMessage
+
+from ..config import Config
+from ..deliver.message import POLICY, Recipient, addr_spec, domain_of, single_line
+from ..deliver.outbox import OutboxTransport
+from ..deliver.smtp import SMTPSettings, SMTPTransport
+from ..deliver.transport import Envelope, Transport
+from ..deliver.variants import Variants
+from ..errors import NotFoundError
+from ..store import Store
+
+CONFIRM_TTL = 3 * 24 * 3600  # seconds a confirmation link stays valid
+# Test copies carry no working personal links: they belong to no subscriber.
+TEST_TOKEN = "test-copy"
+_MESSAGE_ID = re.compile(rb"^Message-ID: [^\r\n]*\r\n", re.MULTILINE)
+
+
+def transport_for(config: Config, folder: str) -> Transport:
+    """SMTP when that is the configured transport, else outbox/<folder>/."""
+    if config.default_transport == "outbox":
+        return OutboxTransport(config.outbox / folder)
+    return SMTPTransport(SMTPSettings.from_config(config), 1)
+
+
+def deliver(config: Config, folder: str, recipient: str, message: bytes) -> str:
+    """Send one message now and return the accepting reply (DeliveryFailure otherwise).
+
+    Called from a worker thread of the web server, so it runs its own short event loop.
+    """
+
+    async def go() -> str:
+        transport = transport_for(config, folder)
+        sender = addr_spec(config.return_path or config.from_addr)
+        try:
+            return await transport.deliver(Envelope(sender, recipient, 0), message)
+        finally:
+            await transport.close()
+
+    return asyncio.run(go())
+
+
+def confirmation_message(config: Config, to: str, name: str | None, link: str) -> bytes:
+    """A short plain-text email with the signed confirmation link."""
+    msg = EmailMessage(policy=POLICY)
+    msg["From"] = single_line(config.from_addr, "From")
+    msg["To"] = email.utils.formataddr((single_line(name or "", "To"), to))
+    msg["Subject"] = f"Confirm your subscription to {config.name}"
+    msg["Date"] = email.utils.formatdate(usegmt=True)
+    msg["Message-ID"] = email.utils.make_msgid("confirm", domain_of(config.from_addr))
+    msg["Auto-Submitted"] = "auto-generated"
+    days = CONFIRM_TTL // 86400
+    msg.set_content(
+        f"Someone, we hope you, asked to receive {config.name} at this address.\n\n"
+        f"To confirm, open this link within {days} days and press the button:\n\n"
+        f"{link}\n\n"
+        "If it was not you, ignore this email: nothing will be sent to you.\n"
+    )
+    return msg.as_bytes()
+
+
+def build_test_copy(
+    store: Store, config: Config, date: str, sections: tuple[str, ...] | None, to: str
+) -> bytes:
+    """The digest for `date` exactly as a subscriber with `sections` gets it, addressed to
+    `to`, with a fresh Message-ID so mail clients do not fold repeated test copies into one."""
+    digest = store.get_digest(date)
+    template = Variants(config, digest).get(sections)
+    if template is None:
+        raise NotFoundError(f"the digest for {date} has none of the chosen sections")
+    data = template.build(Recipient(0, to, None, TEST_TOKEN, TEST_TOKEN))
+    fresh = email.utils.make_msgid("test", domain_of(config.from_addr))
+    return _MESSAGE_ID.sub(lambda _: f"Message-ID: {fresh}\r\n".encode(), data, count=1)
+
+
+def send_test_copy(
+    store: Store, config: Config, date: str, sections: tuple[str, ...] | None, to: str
+) -> str:
+    """Render and send one test copy; returns the server's reply."""
+    return deliver(
+        config, f"{date}/test-copies", to, build_test_copy(store, config, date, sections, to)
+    )

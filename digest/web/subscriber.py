@@ -1,0 +1,241 @@
+"""The subscriber's pages: unsubscribe (/u), preferences (/p), subscribe and confirm.
+
+The signed token in the URL is the capability, so these forms need no login and no CSRF
+token. A GET never changes anything (mail scanners follow every link in an email); every
+change is committed before the answer goes out.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from ..deliver.transport import DeliveryFailure, TransportError
+from ..errors import ConfigError
+from ..model import Subscriber
+from ..subscribers import SubscriberError, new_subscriber, parse_sections
+from ..tokens import TokenError, make_token, read_token
+from .mail import CONFIRM_TTL, confirmation_message, deliver
+from .pages import Web, web
+from .security import client_key
+
+router = APIRouter()
+# States a subscriber can leave with their own link (a bounced address must subscribe anew).
+RESUMABLE = ("paused", "unsubscribed")
+Sections = Annotated[list[str] | None, Form()]
+
+
+def _refused(w: Web, request: Request, exc: TokenError) -> HTMLResponse:
+    return w.message(
+        request,
+        "This link does not work",
+        f"{str(exc).capitalize()}. Nothing was changed. Use the link from your most recent "
+        "email, or subscribe again.",
+        400,
+    )
+
+
+def _subscriber(w: Web, token: str, action: str) -> Subscriber | None:
+    """The subscriber a valid token names (None if since removed); TokenError if invalid."""
+    return w.store.get_subscriber(read_token(w.secret, token, action))
+
+
+def _gone(w: Web, request: Request) -> HTMLResponse:
+    return w.message(request, "Not subscribed", "This address is not on our list any more.", 404)
+
+
+# ---- unsubscribe ----------------------------------------------------------------------
+
+
+@router.get("/u/{token}", response_class=HTMLResponse)
+def unsubscribe_page(request: Request, token: str) -> HTMLResponse:
+    w = web(request)
+    try:
+        sub = _subscriber(w, token, "unsubscribe")
+    except TokenError as exc:
+        return _refused(w, request, exc)
+    if sub is None:
+        return _gone(w, request)
+    return w.page(request, "unsubscribe", title="Unsubscribe", sub=sub, token=token)
+
+
+@router.post("/u/{token}", response_class=HTMLResponse)
+def unsubscribe(request: Request, token: str) -> HTMLResponse:
+    """RFC 8058 one-click (body List-Unsubscribe=One-Click, no cookies) or the page's button:
+    either way 200 and no redirect, which one-click senders expect."""
+    w = web(request)
+    try:
+        sub = _subscriber(w, token, "unsubscribe")
+    except TokenError as exc:
+        return _refused(w, request, exc)
+    if sub is not None and sub.status != "unsubscribed":
+        w.store.set_status(sub.id, "unsubscribed")
+    return w.page(request, "unsubscribed", title="You are unsubscribed", sub=sub)
+
+
+# ---- preferences ----------------------------------------------------------------------
+
+
+@router.get("/p/{token}", response_class=HTMLResponse)
+def preferences_page(request: Request, token: str, saved: str | None = None) -> HTMLResponse:
+    w = web(request)
+    try:
+        sub = _subscriber(w, token, "preferences")
+    except TokenError as exc:
+        return _refused(w, request, exc)
+    if sub is None:
+        return _gone(w, request)
+    return _preferences(w, request, sub, token, notice="Saved." if saved else None)
+
+
+def _preferences(
+    w: Web,
+    request: Request,
+    sub: Subscriber,
+    token: str,
+    status: int = 200,
+    notice: str | None = None,
+    error: str | None = None,
+) -> HTMLResponse:
+    chosen = set(sub.sections or w.config.section_names)
+    return w.page(
+        request,
+        "preferences",
+        status,
+        title="Your subscription",
+        sub=sub,
+        token=token,
+        sections=w.config.section_names,
+        chosen=chosen,
+        resumable=sub.status in RESUMABLE,
+        notice=notice,
+        error=error,
+    )
+
+
+@router.post("/p/{token}", response_class=HTMLResponse, response_model=None)
+def save_preferences(
+    request: Request,
+    token: str,
+    action: Annotated[str, Form()] = "save",
+    sections: Sections = None,
+) -> Response:
+    w = web(request)
+    try:
+        sub = _subscriber(w, token, "preferences")
+    except TokenError as exc:
+        return _refused(w, request, exc)
+    if sub is None:
+        return _gone(w, request)
+    if action == "save":
+        names = sections or []
+        if not names:
+            error = "Choose at least one section, or unsubscribe below."
+            return _preferences(w, request, sub, token, 400, error=error)
+        try:
+            chosen = parse_sections(names, w.config.section_names)
+        except SubscriberError as exc:
+            return _preferences(w, request, sub, token, 400, error=str(exc))
+        every = chosen is not None and len(chosen) == len(w.config.section_names)
+        w.store.set_sections(sub.id, None if every else chosen)  # all: future sections too
+    elif action == "pause" and sub.status == "active":
+        w.store.set_status(sub.id, "paused")
+    elif action == "resume" and sub.status in RESUMABLE:
+        w.store.set_status(sub.id, "active")
+    elif action == "unsubscribe":
+        w.store.set_status(sub.id, "unsubscribed")
+    elif action not in ("pause", "resume"):
+        return _preferences(w, request, sub, token, 400, error="Unknown action.")
+    return RedirectResponse(f"/p/{token}?saved=1", status_code=303)
+
+
+# ---- subscribe and confirm ------------------------------------------------------------
+
+
+@router.get("/subscribe", response_class=HTMLResponse)
+def subscribe_page(request: Request) -> HTMLResponse:
+    w = web(request)
+    return _subscribe_form(w, request)
+
+
+def _subscribe_form(
+    w: Web,
+    request: Request,
+    status: int = 200,
+    error: str | None = None,
+    values: dict[str, object] | None = None,
+) -> HTMLResponse:
+    return w.page(
+        request,
+        "subscribe",
+        status,
+        title=f"Subscribe to {w.config.name}",
+        sections=w.config.section_names,
+        error=error,
+        values=values or {"email": "", "name": "", "sections": []},
+    )
+
+
+@router.post("/subscribe", response_class=HTMLResponse)
+def subscribe(
+    request: Request,
+    email: Annotated[str, Form()] = "",
+    name: Annotated[str, Form()] = "",
+    sections: Sections = None,
+) -> HTMLResponse:
+    """Adds a `pending` subscriber and mails a confirmation link. The answer is the same
+    whether the address was new, pending or long subscribed, so it tells nobody anything."""
+    w = web(request)
+    if not w.subscribe_limit.allow(client_key(request)):
+        return w.message(
+            request, "Too many requests", "Please wait a while before trying again.", 429
+        )
+    values: dict[str, object] = {"email": email, "name": name, "sections": sections or []}
+    try:
+        new = new_subscriber(email, name or None, sections, w.config.section_names)
+    except SubscriberError as exc:
+        return _subscribe_form(w, request, 400, str(exc), values)
+    # Past the per-address limit the answer stays the same; only the email is not sent.
+    if w.address_limit.allow(new.email):
+        subscriber_id = w.store.add_pending(new)
+        token = make_token(w.secret, "confirm", subscriber_id, ttl=CONFIRM_TTL)
+        link = f"{w.base_url}/confirm/{token}"
+        message = confirmation_message(w.config, new.email, new.name, link)
+        try:
+            deliver(w.config, "confirmations", new.email, message)
+        except (DeliveryFailure, TransportError, ConfigError):
+            return w.message(
+                request,
+                "Could not send the email",
+                "We could not send the confirmation email just now. Please try again later.",
+                503,
+            )
+    return w.page(request, "subscribe_sent", title="Check your inbox", email=new.email)
+
+
+@router.get("/confirm/{token}", response_class=HTMLResponse)
+def confirm_page(request: Request, token: str) -> HTMLResponse:
+    w = web(request)
+    try:
+        sub = _subscriber(w, token, "confirm")
+    except TokenError as exc:
+        return _refused(w, request, exc)
+    if sub is None:
+        return _gone(w, request)
+    return w.page(request, "confirm", title="Confirm your subscription", sub=sub, token=token)
+
+
+@router.post("/confirm/{token}", response_class=HTMLResponse)
+def confirm(request: Request, token: str) -> HTMLResponse:
+    w = web(request)
+    try:
+        sub = _subscriber(w, token, "confirm")
+    except TokenError as exc:
+        return _refused(w, request, exc)
+    if sub is None:
+        return _gone(w, request)
+    if sub.status != "active":
+        w.store.set_status(sub.id, "active")
+    return w.page(request, "confirmed", title="You are subscribed", sub=sub)
