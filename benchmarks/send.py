@@ -8,6 +8,10 @@ prints one table. It also times ingest, compose and render on generated inputs.
 
     .venv/bin/python benchmarks/send.py                     # 100,000 subscribers
     .venv/bin/python benchmarks/send.py --subscribers 1000000
+    .venv/bin/python benchmarks/send.py --subscribers 20000 --dkim rsa   # DKIM-signed
+
+With --dkim it generates a key of that type in the temporary folder, signs every message (the
+DIGEST_DKIM_* settings) and also times one signature, digest's and dkimpy's.
 
 Needs Debian's postfix package for smtp-sink and smtp-source:
     apt-get install postfix     (answer "No configuration"; DEBIAN_FRONTEND=noninteractive)
@@ -16,28 +20,32 @@ Needs Debian's postfix package for smtp-sink and smtp-source:
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import re
 import resource
 import shutil
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from digest import app  # noqa: E402
+from sqlalchemy import create_engine, insert, text  # noqa: E402
+
+from digest import app, dkim  # noqa: E402
 from digest.compose import compose  # noqa: E402
 from digest.config import load_config  # noqa: E402
 from digest.model import Document  # noqa: E402
 from digest.render import Links, Renderer  # noqa: E402
 from digest.store import Store  # noqa: E402
+from digest.store.tables import SubscriberRow  # noqa: E402
 
 DAY = "2026-11-26"
 SAMPLES = ROOT / "samples" / DAY
@@ -97,34 +105,47 @@ class Sink:
         self.log.close()
 
 
-def make_database(workdir: Path, n: int) -> tuple[str, int]:
-    """A fresh SQLite file with the sample day composed and n subscribers."""
-    url = f"sqlite:///{workdir / 'bench.db'}"
+def fresh_database(workdir: Path, base: str | None) -> tuple[str, Callable[[], None]]:
+    """A new SQLite file, or a new schema in the PostgreSQL database `base`."""
+    if not base:
+        return f"sqlite:///{workdir / 'bench.db'}", lambda: None
+    schema = f"bench_{os.getpid()}_{int(time.time())}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+
+    def drop() -> None:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options=-csearch_path%3D{schema}", drop
+
+
+def make_database(url: str, workdir: Path, n: int) -> int:
+    """The sample day composed and n subscribers; returns the size of one message."""
     config = replace(load_config(env={}, cwd=workdir), database_url=url)
     store = Store(url)
     app.ingest(store, [SAMPLES])
     app.compose_day(store, config, DAY)
-    store.close()
     # Subscribers are test input, not what is measured: bulk insert straight into the table.
-    con = sqlite3.connect(workdir / "bench.db")
-    now = "2026-11-27 00:00:00.000000"
-    rows = (
-        (f"reader{i}@bench.example.com", f"Reader {i}",
-         None if CHOICES[i % 8] is None else '["' + '", "'.join(
-             str(CHOICES[i % 8]).split(";")) + '"]', now, now)
-        for i in range(n)
-    )
-    con.executemany(
-        "INSERT INTO subscribers (email, name, sections, status, hard_bounces, created_at, "
-        "updated_at) VALUES (?, ?, ?, 'active', 0, ?, ?)", rows)
-    con.commit()
-    con.close()
+    stamp = dt.datetime.now(dt.UTC)
+    table = SubscriberRow.__table__  # type: ignore[attr-defined]
+    with store.engine.begin() as conn:
+        for start in range(0, n, 20_000):
+            conn.execute(insert(table), [
+                {"email": f"reader{i}@bench.example.com", "name": f"Reader {i}",
+                 "sections": None if CHOICES[i % 8] is None else str(CHOICES[i % 8]).split(";"),
+                 "status": "active", "hard_bounces": 0, "created_at": stamp, "updated_at": stamp}
+                for i in range(start, min(n, start + 20_000))
+            ])
+    store.close()
     one = subprocess.run(  # the size of one message, for smtp-source
         [sys.executable, "-m", "digest", "preview", "--date", DAY],
         env={**os.environ, "DIGEST_DATABASE_URL": url, "DIGEST_OUTBOX": str(workdir / "out")},
         check=True, capture_output=True, text=True)
-    size = Path(one.stdout.split()[2]).stat().st_size
-    return url, size
+    return Path(one.stdout.split()[2]).stat().st_size
 
 
 def run_digest_send(
@@ -180,7 +201,7 @@ def time_compose_render(stories: int = 50, headlines: int = 500) -> float:
     for _ in range(5):
         started = time.perf_counter()
         digest = compose(DAY, docs, config)
-        html, cap = renderer.fit(digest, links)
+        _html, cap = renderer.fit(digest, links)
         renderer.text(digest, links, headline_cap=cap)
         best = min(best, time.perf_counter() - started)
     return best * 1000
@@ -204,19 +225,63 @@ def time_ingest(workdir: Path, n: int = 5000) -> float:
     return n / seconds
 
 
+def use_dkim(workdir: Path, kind: str) -> dkim.KeyPair:
+    """A fresh key, and the settings that make every digest command sign with it."""
+    pair = dkim.keygen("bench", "bench.example.com", workdir / "keys", kind)
+    os.environ.update(DIGEST_DKIM_KEY_FILE=str(pair.private), DIGEST_DKIM_SELECTOR="bench",
+                      DIGEST_DKIM_DOMAIN="bench.example.com")
+    return pair
+
+
+def time_signing(pair: dkim.KeyPair, message: bytes, n: int = 200) -> tuple[float, float]:
+    """Microseconds to sign one message: digest's signer, and dkimpy's dkim.sign."""
+    import base64
+
+    import dkim as dkimpy  # type: ignore[import-untyped]
+    from cryptography.hazmat.primitives import serialization
+
+    key = dkim.load_key(pair.private)
+    signer = dkim.Signer(key, "bench", "bench.example.com")
+    started = time.perf_counter()
+    for _ in range(n):
+        signer.sign(message)
+    ours = (time.perf_counter() - started) / n * 1e6
+    if signer.algorithm == "rsa-sha256":
+        theirs_key, algorithm = pair.private.read_bytes(), b"rsa-sha256"
+    else:  # dkimpy wants the raw Ed25519 seed, base64
+        raw = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                                serialization.NoEncryption())
+        theirs_key, algorithm = base64.b64encode(raw), b"ed25519-sha256"
+    headers = [h.encode() for h in dkim.SIGNED_HEADERS]
+    m = max(5, n // 20)  # dkimpy is slow: fewer rounds
+    started = time.perf_counter()
+    for _ in range(m):
+        dkimpy.sign(message, b"bench", b"bench.example.com", theirs_key,
+                    include_headers=headers, signature_algorithm=algorithm)
+    return ours, (time.perf_counter() - started) / m * 1e6
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--subscribers", type=int, default=100_000)
     parser.add_argument("--sessions", type=int, default=16, help="SMTP sessions for both")
     parser.add_argument("--workers", type=int, default=2,
                         help="sending processes; the sessions are shared among them")
+    parser.add_argument("--database-url", help="a PostgreSQL database to use (a fresh schema "
+                        "in it) instead of a fresh SQLite file")
     parser.add_argument("--skip-source", action="store_true", help="skip smtp-source")
+    parser.add_argument("--dkim", choices=["rsa", "ed25519"],
+                        help="sign every message with a fresh key of this type")
     args = parser.parse_args()
     n = args.subscribers
     with tempfile.TemporaryDirectory(prefix="digest-bench-") as tmp:
         workdir = Path(tmp)
         print(f"setting up {n:,} subscribers ...", flush=True)
-        url, size = make_database(workdir, n)
+        url, drop = fresh_database(workdir, args.database_url)
+        pair = use_dkim(workdir, args.dkim) if args.dkim else None
+        size = make_database(url, workdir, n)
+        signing = time_signing(pair, (workdir / "out" / DAY / "digest.eml").read_bytes()) \
+            if pair else None
 
         sink = Sink(workdir)
         seconds, rss = run_digest_send(workdir, url, sink.port, args.sessions, args.workers)
@@ -229,6 +294,7 @@ def main() -> None:
             sink = Sink(workdir)
             source_seconds = run_smtp_source(sink.port, n, size, args.sessions)
             sink.stop()
+        drop()
         compose_ms = time_compose_render()
         ingest_rate = time_ingest(workdir)
 
@@ -243,9 +309,13 @@ def main() -> None:
     print(f"{'message size (bytes)':28}{size:>30,}")
     print(f"{'sessions':28}{args.sessions:>30}")
     print(f"{'sending processes':28}{args.workers:>30}")
+    print(f"{'database':28}{'PostgreSQL' if args.database_url else 'SQLite':>30}")
     print(f"{'peak RSS of digest send':28}{rss:>27.0f} MB")
     print(f"{'compose+render 50/500':28}{compose_ms:>27.1f} ms")
     print(f"{'ingest':28}{ingest_rate:>23,.0f} docs/s")
+    if signing:
+        print(f"{'dkim ' + str(args.dkim) + ' sign, digest':28}{signing[0]:>24,.0f} us/msg")
+        print(f"{'dkim ' + str(args.dkim) + ' sign, dkimpy':28}{signing[1]:>24,.0f} us/msg")
     print(f"{'sink received':28}{received:>30,}")
     if received != n:
         sys.exit(f"FAIL: the sink received {received:,} messages, not {n:,}")

@@ -14,6 +14,7 @@ from .compose import compose
 from .config import Config
 from .deliver.message import PREFERENCES_TOKEN, UNSUBSCRIBE_TOKEN, Recipient
 from .deliver.variants import Variants
+from .dkim import load_signer, sign_message
 from .errors import ComposeError, DocumentError, NotFoundError
 from .ingest import Parsed, Parser, find_documents, read_document
 from .model import Digest, Document, Subscriber
@@ -160,7 +161,7 @@ def preview(
     files = PreviewFiles(folder / "digest.html", folder / "digest.txt", folder / "digest.eml")
     files.html.write_text(personal(template.html), encoding="utf-8")
     files.text.write_text(personal(template.text), encoding="utf-8")
-    files.eml.write_bytes(template.build(r))
+    files.eml.write_bytes(sign_message(load_signer(config), template.build(r)))
     return files
 
 

@@ -358,6 +358,7 @@ def send(
     Example:
       digest send --date 2026-11-26 --transport smtp --concurrency 8
     """
+    _warn_alignment(state.config)
     step, start, finish = _progress_bar()
     request = sending.SendRequest(date, transport, dry_run, concurrency, rate, workers)
     try:
@@ -374,7 +375,7 @@ def send(
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
 def status(state: State, date: str, as_json: bool) -> None:
-    """Show a day's deliveries by state.
+    """Show a day's deliveries by state, and each sending process's share.
 
     \b
     Example:
@@ -383,8 +384,10 @@ def status(state: State, date: str, as_json: bool) -> None:
     counts = sending.status(state.store, date)
     if as_json:
         click.echo(json.dumps(counts.as_dict()))
-    else:
-        click.echo(f"{date}: " + ", ".join(f"{v} {k}" for k, v in counts.as_dict().items()))
+        return
+    click.echo(f"{date}: " + ", ".join(f"{v} {k}" for k, v in counts.as_dict().items()))
+    for worker, (done, held) in sorted(sending.worker_progress(state.store, date).items()):
+        click.echo(f"  {worker}: {done} done" + (f", {held} in hand" if held else ""))
 
 
 @cli.command()
@@ -406,6 +409,7 @@ def run(state: State, date: str | None, transport: str | None) -> None:
       digest run --date 2026-11-26
     """
     day = date or dt.datetime.now(dt.UTC).date().isoformat()
+    _warn_alignment(state.config)
     step, _, finish = _progress_bar()
     try:
         result = sending.run(state.store, state.config, day, transport, step)
@@ -449,6 +453,173 @@ def serve(state: State, host: str, port: int) -> None:
     editor = "on" if state.config.editor_password else "off (no editor_password)"
     click.echo(f"serving {state.config.name} on http://{host}:{port}/ (editor pages {editor})")
     uvicorn.run(web_app, host=host, port=port, proxy_headers=True)
+
+
+@cli.group()
+def db() -> None:
+    """The database schema.
+
+    \b
+    Example:
+      digest db upgrade
+    """
+
+
+@db.command("upgrade")
+@click.pass_obj
+def db_upgrade(state: State) -> None:
+    """Bring the database schema to this version's revision, keeping all data. Commands set
+    up an empty database themselves; one at an older revision needs this.
+
+    \b
+    Example:
+      DIGEST_DATABASE_URL=postgresql+psycopg://digest@db/digest digest db upgrade
+    """
+    from .store.base import upgrade_database
+
+    before, after = upgrade_database(state.config.database_url)
+    click.echo(f"db: {before or 'empty'} -> {after}" if before != after else f"db: at {after}")
+
+
+# ---- deliverability ----------------------------------------------------------------------
+
+
+def _warn_alignment(config: Config) -> None:
+    """At the start of send and run: one line on stderr when the sender domains differ."""
+    from .dkim import alignment_warning
+
+    if warning := alignment_warning(config):
+        click.echo(warning, err=True)
+
+
+@cli.group()
+def dkim() -> None:
+    """DKIM keys for signing every message.
+
+    \b
+    Example:
+      digest dkim keygen --selector d2026 --domain news.example.org --out keys/
+    """
+
+
+@dkim.command("keygen")
+@click.option("--selector", required=True, help="The DKIM selector (a DNS label), e.g. d2026.")
+@click.option("--domain", required=True, help="The signing domain: the From domain or its parent.")
+@click.option(
+    "--out",
+    "folder",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("."),
+    show_default=True,
+    help="Folder for the key files.",
+)
+@click.option(
+    "--type",
+    "kind",
+    type=click.Choice(["rsa", "ed25519"]),
+    default="rsa",
+    show_default=True,
+    help="rsa (2048-bit, every receiver checks it) or ed25519 (RFC 8463; small and fast).",
+)
+def dkim_keygen(selector: str, domain: str, folder: Path, kind: str) -> None:
+    """Write a new DKIM key pair and print the DNS TXT record to publish.
+
+    The private key goes to OUT/SELECTOR.DOMAIN.key (mode 600, never over an existing file),
+    the record to OUT/SELECTOR.DOMAIN.txt. Publish the record, then set dkim_key_file,
+    dkim_selector and dkim_domain.
+
+    \b
+    Example:
+      digest dkim keygen --selector d2026 --domain news.example.org --out /etc/digest/
+    """
+    from .dkim import keygen, zone_line
+
+    pair = keygen(selector, domain, folder, kind)
+    click.echo(f"private key: {pair.private} (mode 600; keep it secret)")
+    click.echo(f"publish this TXT record at {pair.name} (also in {pair.record_file}):")
+    click.echo(zone_line(pair.name, pair.record))
+    click.echo(
+        f"then set dkim_key_file = {str(pair.private)!r}, dkim_selector = {selector!r}, "
+        f"dkim_domain = {domain!r}"
+    )
+
+
+@cli.command()
+@click.argument(
+    "eml", required=False, type=click.Path(path_type=Path, dir_okay=False, exists=True)
+)
+@date_option(required=False, help="Check the day's preview (written as `digest preview` does).")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+@click.option(
+    "--spamassassin/--no-spamassassin",
+    default=True,
+    show_default=True,
+    help="Score with SpamAssassin's local rules, when it is installed.",
+)
+@click.pass_obj
+def check(
+    state: State, eml: Path | None, date: str | None, as_json: bool, spamassassin: bool
+) -> None:
+    """Check a rendered message for what gets mail clipped, junked or refused.
+
+    Findings, one a line: HTML size against Gmail's clipping, List-Unsubscribe,
+    List-Unsubscribe-Post and List-Id, lines over 998 characters, a text part, alt text,
+    https links, DKIM alignment and signature, and the SpamAssassin score with every rule
+    that fired. The exit code is 1 when any finding is an error.
+
+    \b
+    Example:
+      digest check --date 2026-11-26
+      digest check outbox/2026-11-26/digest.eml --json
+    """
+    from .check import check_message
+
+    if (eml is None) == (date is None):
+        raise click.UsageError("give one of FILE.eml or --date")
+    path = eml if eml is not None else app.preview(state.store, state.config, str(date)).eml
+    findings = check_message(path.read_bytes(), state.config, spamassassin)
+    if as_json:
+        click.echo(json.dumps([vars(f) for f in findings], indent=2))
+    else:
+        for finding in findings:
+            click.echo(str(finding))
+        errors = sum(f.level == "error" for f in findings)
+        warnings = sum(f.level == "warning" for f in findings)
+        click.echo(f"check: {path}: {errors} errors, {warnings} warnings")
+    if any(f.level == "error" for f in findings):
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print what came of each message as JSON.")
+@click.pass_obj
+def bounces(state: State, path: Path, as_json: bool) -> None:
+    """Record the bounces and spam complaints in a Maildir folder or an mbox file.
+
+    Delivery status notifications (RFC 3464) and feedback reports (ARF, RFC 5965) are mapped
+    to their subscriber and send by the VERP return path (bounce_address), the unsubscribe
+    link or the Message-ID. A hard bounce (5.x.x) counts toward bounce_limit, three soft ones
+    (4.x.x) in a row count as one hard, and a complaint unsubscribes at once. Reading the same
+    mailbox again changes nothing. Exit code 1 when some report matched no one or was forged.
+
+    \b
+    Example:
+      digest bounces ~/Maildir/.bounces
+      digest bounces /var/mail/bounces --json
+    """
+    from .bounces import process, read_mailbox
+
+    secret = sending.secret_for(state.config, state.config.default_transport)
+    report = process(state.store, state.config, secret, read_mailbox(path))
+    if as_json:
+        click.echo(json.dumps(report.as_json(), indent=2))
+    for problem in report.problems:
+        click.echo(f"{problem.result}: {problem.source}: {problem.detail}", err=True)
+    if not as_json:
+        click.echo(report.summary)
+    if report.problems:
+        sys.exit(1)
 
 
 def main() -> None:

@@ -62,6 +62,12 @@ class Config:
     unsubscribe_mailto: str | None = None
     return_path: str | None = None
     lock_file: Path = Path("digest.lock")
+    # deliverability (DKIM, bounces)
+    dkim_key_file: Path | None = None  # None: messages are not signed
+    dkim_selector: str | None = None
+    dkim_domain: str | None = None  # None: the From domain
+    bounce_address: str | None = None  # None: no per-recipient (VERP) envelope sender
+    lease_seconds: float = 60.0  # a dead worker's claims return to the queue after this
     # web (digest serve)
     editor_password: str | None = field(default=None, repr=False)  # None: editor pages off
     subscribe_rate_limit: int = 5  # subscribe requests per client per window; 0: no limit
@@ -167,6 +173,11 @@ _SCALARS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
     "unsubscribe_mailto": ("unsubscribe_mailto", _optional(_text)),
     "return_path": ("return_path", _optional(_text)),
     "lock_file": ("lock_file", _path),
+    "dkim_key_file": ("dkim_key_file", _optional(_path)),
+    "dkim_selector": ("dkim_selector", _optional(_text)),
+    "dkim_domain": ("dkim_domain", _optional(_text)),
+    "bounce_address": ("bounce_address", _optional(_text)),
+    "lease_seconds": ("lease_seconds", _number(float, 1)),
     "editor_password": ("editor_password", _optional(_text)),
     "subscribe_rate_limit": ("subscribe_rate_limit", _number(int, 0)),
     "subscribe_rate_window": ("subscribe_rate_window", _number(float, 1)),
@@ -288,4 +299,5 @@ def _resolve_paths(config: Config, cwd: Path) -> Config:
         lock_file=absolute(config.lock_file),
         templates=absolute(config.templates) if config.templates else None,
         smtp_ca_file=absolute(config.smtp_ca_file) if config.smtp_ca_file else None,
+        dkim_key_file=absolute(config.dkim_key_file) if config.dkim_key_file else None,
     )

@@ -20,6 +20,7 @@ from .deliver.smtp import SMTPSettings, SMTPTransport
 from .deliver.transport import Envelope, Transport
 from .deliver.variants import Variants
 from .deliver.workers import run_in_processes
+from .dkim import load_signer, sign_message
 from .errors import ConfigError
 from .lock import run_lock
 from .store import SendCounts, Store
@@ -93,7 +94,9 @@ def _send_locked(
     concurrency = request.concurrency or config.concurrency
     workers = request.workers or 1
     rate = config.rate if request.rate is None else request.rate
-    options = SendOptions(concurrency=concurrency, rate=rate / workers)
+    options = SendOptions(
+        concurrency=concurrency, rate=rate / workers, transport_name=transport_name
+    )
 
     def transport() -> Transport:
         return make_transport(config, transport_name, request.date, concurrency)
@@ -119,13 +122,14 @@ async def dry_run(store: Store, config: Config, date: str) -> SendResult:
     transport = OutboxTransport(config.outbox / date / "dry-run")
     variants = Variants(config, digest)
     sender = addr_spec(config.return_path or config.from_addr)
+    signer = load_signer(config)  # a dry run shows the messages exactly as they would go
     done: Counter[str] = Counter()
     for sub in store.iter_subscribers("active"):
         template = variants.get(sub.sections)
         if template is None:
             done["skipped"] += 1
             continue
-        message = template.build(recipient_for(sub, secret))
+        message = sign_message(signer, template.build(recipient_for(sub, secret)))
         await transport.deliver(Envelope(sender, sub.email, sub.id), message)
         done["sent"] += 1
     return SendResult(
@@ -140,6 +144,12 @@ async def dry_run(store: Store, config: Config, date: str) -> SendResult:
 
 def status(store: Store, date: str) -> SendCounts:
     return store.counts(store.find_send(date))
+
+
+def worker_progress(store: Store, date: str) -> dict[str, tuple[int, int]]:
+    """Per sending process ("host:pid"): deliveries done and deliveries in hand."""
+    send_id = store.find_send(date)
+    return {} if send_id is None else store.workers(send_id)
 
 
 @dataclass

@@ -17,10 +17,10 @@ from .conftest import FIXTURES, ROOT, SAMPLE_DAY, SAMPLES
 
 
 @pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str):  # type: ignore[no-untyped-def]
     monkeypatch.chdir(tmp_path)
     env = {
-        "DIGEST_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "DIGEST_DATABASE_URL": database_url,
         "DIGEST_OUTBOX": str(tmp_path / "outbox"),
     }
 
@@ -79,7 +79,10 @@ def test_ingest_json_prints_fields_and_stores_nothing(run, tmp_path: Path) -> No
         }
         for d in docs
     )
-    assert not (tmp_path / "cli.db").exists()  # --json never opens the database
+    # --json never opens the database: one that cannot be reached changes nothing.
+    unreachable = {"DIGEST_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:9/none"}
+    r = CliRunner().invoke(cli, ["ingest", "--json", str(FIXTURES / "layouts")], env=unreachable)
+    assert r.exit_code == 0 and json.loads(r.output) == docs
 
 
 def test_bad_files_are_refused_and_good_ones_stored(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

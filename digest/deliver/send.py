@@ -8,6 +8,7 @@ back in small batches. State lives only in the database: a run that dies is simp
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import socket
 import time
@@ -15,16 +16,17 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..bounces import return_path_for
 from ..config import Config
+from ..dkim import load_signer, sign_message
 from ..model import Digest, Subscriber
 from ..store import Store
 from ..store.delivery import Claim, Outcome, SendCounts
 from ..tokens import make_token
-from .message import MessageTemplate, Recipient, addr_spec, message_id
+from .message import MessageTemplate, Recipient, message_id
 from .transport import DeliveryFailure, Envelope, Transport, TransportError
 from .variants import Variants
 
-LEASE = 300.0  # seconds a claim is held before another worker may take it over
 # Seconds between writes of outcomes: what a crash can lose (and so repeat, with the same
 # Message-ID) is at most this long a stretch of sending.
 FLUSH_EVERY = 0.25
@@ -37,6 +39,7 @@ class SendOptions:
     concurrency: int
     rate: float = 0.0
     batch: int = 200
+    transport_name: str = "smtp"  # for the summary; the transport is made in each process
     worker: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
 
 
@@ -125,21 +128,25 @@ class Sender:
         self.options = options
         self.progress = progress
         self.variants = Variants(config, digest)
-        self.sender = addr_spec(config.return_path or config.from_addr)
+        self.sender = return_path_for(config, secret)  # envelope sender per subscriber
+        self.signer = load_signer(config)  # the DKIM key, loaded once
         self.limit = _RateLimit(options.rate)
         self.pending: list[Outcome] = []
         self.counter: Counter[str] = Counter()
         self.failures_in_a_row = 0
         self.abort: str | None = None
         self.stopping = False
+        # How long a claim stays this worker's without renewal: another worker takes over
+        # the deliveries of one that died when it runs out.
+        self.lease = dt.timedelta(seconds=config.lease_seconds)
 
     def prepare(self) -> int:
         """Create the send (once), put stale and deferred deliveries back in the queue, and
         queue every active subscriber who has no delivery yet. Returns the send's id."""
         store = self.store
         send_id = store.get_or_create_send(self.digest.date)
-        # On SQLite the run lock guarantees no other sender: every claim left over is stale.
-        store.requeue(send_id, store.is_sqlite)
+        # Claims of processes that died (here, or elsewhere past their lease) come back.
+        store.requeue(send_id)
         store.enqueue(send_id)
         return send_id
 
@@ -156,7 +163,7 @@ class Sender:
             self.store.finish_send(send_id)
         return SendResult(
             self.digest.date,
-            self.transport.name if self.transport else "?",
+            self.options.transport_name,
             self.counter,
             counts,
             time.monotonic() - started,
@@ -169,7 +176,7 @@ class Sender:
         self.transport = self.make_transport()
         queue: asyncio.Queue[_Job | None] = asyncio.Queue(maxsize=self.options.batch * 2)
         workers = [asyncio.create_task(self._work(queue)) for _ in range(self.options.concurrency)]
-        flusher = asyncio.create_task(self._flush_periodically())
+        flusher = asyncio.create_task(self._flush_periodically(send_id))
         try:
             await self._produce(send_id, queue)
             await asyncio.gather(*workers)
@@ -182,16 +189,20 @@ class Sender:
             await self.transport.close()
 
     async def _produce(self, send_id: int, queue: asyncio.Queue[_Job | None]) -> None:
-        import datetime as dt
-
-        lease = dt.timedelta(seconds=LEASE)
+        """Claim batches until the queue is empty and no other worker holds deliveries that
+        could still come back to it (when that worker dies, after its lease)."""
+        worker = self.options.worker
         try:
             while not self.abort:
                 claims = await asyncio.to_thread(
-                    self.store.claim, send_id, self.options.worker, self.options.batch, lease
+                    self.store.claim, send_id, worker, self.options.batch, self.lease
                 )
                 if not claims:
-                    break
+                    if not await asyncio.to_thread(self.store.held_by_others, send_id, worker):
+                        break
+                    await asyncio.sleep(min(1.0, self.lease.total_seconds() / 4))
+                    await asyncio.to_thread(self.store.requeue, send_id)
+                    continue
                 for claim in claims:
                     if self.abort:
                         self._done(
@@ -229,7 +240,8 @@ class Sender:
             )
             return None
         mid = message_id(template.date, sub.id, template.list_key, template.domain)
-        return _Job(claim, template, Envelope(self.sender, sub.email, sub.id), mid)
+        envelope = Envelope(self.sender(sub.id, template.date), sub.email, sub.id)
+        return _Job(claim, template, envelope, mid)
 
     async def _work(self, queue: asyncio.Queue[_Job | None]) -> None:
         while (job := await queue.get()) is not None:
@@ -251,7 +263,7 @@ class Sender:
             unsubscribe_token=make_token(self.secret, "unsubscribe", sub.id),
             preferences_token=make_token(self.secret, "preferences", sub.id),
         )
-        data = job.template.build(recipient)
+        data = sign_message(self.signer, job.template.build(recipient))
         attempts = 0
         while True:
             attempts += 1
@@ -288,16 +300,25 @@ class Sender:
         if self.progress:
             self.progress(1)
 
-    async def _flush_periodically(self) -> None:
+    async def _flush_periodically(self, send_id: int) -> None:
+        """Write outcomes often; renew this worker's leases well before they run out."""
+        renewed = time.monotonic()
         while not self.stopping:
             await asyncio.sleep(FLUSH_EVERY)
             await self._flush()
+            if time.monotonic() - renewed > self.lease.total_seconds() / 3:
+                renewed = time.monotonic()
+                await asyncio.to_thread(
+                    self.store.renew_lease, send_id, self.options.worker, self.lease
+                )
 
     async def _flush(self) -> None:
         if not self.pending:
             return
         batch, self.pending = self.pending, []
-        await asyncio.to_thread(self.store.record, batch, self.config.bounce_limit)
+        await asyncio.to_thread(
+            self.store.record, batch, self.config.bounce_limit, self.options.worker
+        )
 
 
 __all__ = ["SendOptions", "SendResult", "Sender", "recipient_for"]

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 
 from ..errors import ConfigError, DigestError
 from . import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from .migrate import ensure_schema, upgrade
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -43,12 +45,40 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+@contextmanager
+def database_errors(url: str) -> Iterator[None]:
+    """Database failures become one-line DigestErrors without the password."""
+    try:
+        yield
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "connection failed"
+        raise DigestError(f"database {safe_url(url)}: {reason}") from None
+
+
+def upgrade_database(url: str) -> tuple[str | None, str]:
+    """`digest db upgrade`: (revision before, revision after)."""
+    engine = make_engine(url)
+    try:
+        with database_errors(url):
+            return upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+def insert_new(engine: Engine, table: Any) -> Any:
+    """INSERT that skips rows whose unique key is already there (another machine, or another
+    process, may have inserted the same row a moment ago): ON CONFLICT DO NOTHING."""
+    if engine.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()
+
+
 class BaseStore:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
         with self.errors():
-            SQLModel.metadata.create_all(self.engine)
+            ensure_schema(self.engine)
 
     @property
     def is_sqlite(self) -> bool:
@@ -60,11 +90,5 @@ class BaseStore:
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
 
-    @contextmanager
-    def errors(self) -> Iterator[None]:
-        """Database failures become one-line DigestErrors without the password."""
-        try:
-            yield
-        except OperationalError as exc:
-            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "connection failed"
-            raise DigestError(f"database {safe_url(self.url)}: {reason}") from None
+    def errors(self) -> AbstractContextManager[None]:
+        return database_errors(self.url)

@@ -9,10 +9,13 @@ elsewhere), so every subscriber is sent to, and a repeat carries the same Messag
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, text, update
+from sqlalchemy import Text, bindparam, cast, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, select
 
@@ -22,6 +25,22 @@ from .tables import DeliveryRow, SendRow, SubscriberRow, now
 
 # text() statements must bind times exactly as the ORM stores them (aware, UTC).
 _TIME = DeliveryRow.__table__.c.updated_at.type  # type: ignore[attr-defined]
+
+
+def worker_alive(worker: str) -> bool:
+    """False only when `worker` ("host:pid") was a process on this machine that is gone."""
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True  # another machine's: only its lease can tell
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 STATES = ("queued", "sent", "failed", "deferred", "skipped")
 
 
@@ -89,13 +108,19 @@ class DeliveryStore(BaseStore):
             "INSERT INTO deliveries (send_id, subscriber_id, state, attempts, updated_at) "
             "SELECT :send, s.id, 'queued', 0, :now FROM subscribers s "
             "WHERE s.status = 'active' AND NOT EXISTS ("
-            "  SELECT 1 FROM deliveries d WHERE d.send_id = :send AND d.subscriber_id = s.id)"
-        )
+            "  SELECT 1 FROM deliveries d WHERE d.send_id = :send AND d.subscriber_id = s.id) "
+            # Two machines starting the same send at once may queue the same subscriber.
+            "ON CONFLICT (send_id, subscriber_id) DO NOTHING"
+        ).bindparams(bindparam("now", type_=_TIME))
         with self.errors(), self.engine.begin() as conn:
             return conn.execute(sql, {"send": send_id, "now": now()}).rowcount or 0
 
-    def requeue(self, send_id: int, everything_claimed: bool) -> int:
-        """Deferred deliveries get another try; claims of dead workers go back to the queue."""
+    def requeue(self, send_id: int) -> int:
+        """Deferred deliveries get another try; claims of dead workers go back to the queue.
+
+        A claim is dead when its lease ran out, or at once when its worker was a process on
+        this machine that no longer exists (a killed `digest send`: no waiting for its lease).
+        """
         stamp = now()
         with self.errors(), self.engine.begin() as conn:
             n = (
@@ -108,18 +133,59 @@ class DeliveryStore(BaseStore):
                 ).rowcount
                 or 0
             )
-            stale = update(DeliveryRow).where(
-                col(DeliveryRow.send_id) == send_id, col(DeliveryRow.state) == "sending"
-            )
-            if not everything_claimed:
-                stale = stale.where(col(DeliveryRow.lease_until) < stamp)
+            sending = (col(DeliveryRow.send_id) == send_id, col(DeliveryRow.state) == "sending")
+            holders = conn.execute(select(DeliveryRow.worker).where(*sending).distinct())
+            dead = [w for (w,) in holders if w and not worker_alive(w)]
+            expired = col(DeliveryRow.lease_until) < stamp
             n += (
                 conn.execute(
-                    stale.values(state="queued", worker=None, lease_until=None, updated_at=stamp)
+                    update(DeliveryRow)
+                    .where(
+                        *sending, expired | col(DeliveryRow.worker).in_(dead) if dead else expired
+                    )
+                    .values(state="queued", worker=None, lease_until=None, updated_at=stamp)
                 ).rowcount
                 or 0
             )
         return n
+
+    def held_by_others(self, send_id: int, worker: str) -> int:
+        """Deliveries other live workers hold: wait for them, they may come back."""
+        with self.errors(), self.session() as s:
+            return s.exec(
+                select(func.count()).where(
+                    col(DeliveryRow.send_id) == send_id,
+                    col(DeliveryRow.state) == "sending",
+                    col(DeliveryRow.worker) != worker,
+                )
+            ).one()
+
+    def renew_lease(self, send_id: int, worker: str, lease: dt.timedelta) -> None:
+        """Keep this worker's claims: a live worker never loses them to another."""
+        with self.errors(), self.engine.begin() as conn:
+            conn.execute(
+                update(DeliveryRow)
+                .where(
+                    col(DeliveryRow.send_id) == send_id,
+                    col(DeliveryRow.state) == "sending",
+                    col(DeliveryRow.worker) == worker,
+                )
+                .values(lease_until=now() + lease)
+            )
+
+    def workers(self, send_id: int) -> dict[str, tuple[int, int]]:
+        """Per worker: (deliveries done, deliveries in hand), for `digest status`."""
+        with self.errors(), self.session() as s:
+            rows = s.exec(
+                select(DeliveryRow.worker, DeliveryRow.state, func.count())
+                .where(col(DeliveryRow.send_id) == send_id, col(DeliveryRow.worker).is_not(None))
+                .group_by(col(DeliveryRow.worker), col(DeliveryRow.state))
+            ).all()
+        out: dict[str, tuple[int, int]] = {}
+        for worker, state, n in rows:
+            done, held = out.get(worker or "?", (0, 0))
+            out[worker or "?"] = (done, held + n) if state == "sending" else (done + n, held)
+        return out
 
     def claim(self, send_id: int, worker: str, limit: int, lease: dt.timedelta) -> list[Claim]:
         """Take up to `limit` queued deliveries for this worker, in one statement."""
@@ -152,14 +218,16 @@ class DeliveryStore(BaseStore):
 
     def section_choices(self, send_id: int) -> list[tuple[str, ...] | None]:
         """The distinct section choices of the subscribers still queued in a send."""
+        # As text: PostgreSQL cannot compare json values for DISTINCT.
         query = (
-            select(SubscriberRow.sections)
+            select(cast(col(SubscriberRow.sections), Text))
             .distinct()
             .join(DeliveryRow, col(DeliveryRow.subscriber_id) == col(SubscriberRow.id))
             .where(col(DeliveryRow.send_id) == send_id, col(DeliveryRow.state) == "queued")
         )
         with self.errors(), self.session() as s:
-            return [tuple(c) if c else None for c in s.exec(query)]
+            found = {json.dumps(json.loads(c)) if c else "null" for c in s.exec(query)}
+        return [tuple(c) if c else None for c in map(json.loads, sorted(found))]
 
     def _subscribers(self, ids: Sequence[int]) -> dict[int, Subscriber]:
         from .subscribers import as_subscriber
@@ -168,7 +236,7 @@ class DeliveryStore(BaseStore):
             rows = s.exec(select(SubscriberRow).where(col(SubscriberRow.id).in_(list(ids))))
             return {r.id: as_subscriber(r) for r in rows if r.id is not None}
 
-    def record(self, outcomes: Sequence[Outcome], bounce_limit: int) -> None:
+    def record(self, outcomes: Sequence[Outcome], bounce_limit: int, worker: str) -> None:
         """Write a batch of outcomes in one transaction, with the subscribers' bounce counts."""
         if not outcomes:
             return
@@ -176,19 +244,26 @@ class DeliveryStore(BaseStore):
         with self.errors(), self.engine.begin() as conn:
             conn.execute(
                 update(DeliveryRow)
-                .where(col(DeliveryRow.id) == bindparam("did"))
+                # Only while the claim is still ours: a worker that lost its lease (it stalled
+                # past it) must not overwrite what the worker who took over recorded.
+                .where(
+                    col(DeliveryRow.id) == bindparam("did"),
+                    col(DeliveryRow.worker) == bindparam("w"),
+                )
                 .values(
                     state=bindparam("st"),
                     last_reply=bindparam("reply"),
                     message_id=bindparam("mid"),
                     attempts=DeliveryRow.attempts + bindparam("n"),
-                    worker=None,
+                    worker=bindparam("keep"),  # who sent it stays, for per-worker progress
                     lease_until=None,
                     updated_at=stamp,
                 ),
                 [
                     {
                         "did": o.delivery_id,
+                        "w": worker,
+                        "keep": None if o.state == "queued" else worker,
                         "st": o.state,
                         "reply": o.reply,
                         "mid": o.message_id,

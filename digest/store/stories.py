@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection, update
 from sqlmodel import col, func, select
 
 from ..errors import NotFoundError
 from ..model import Digest, Document
-from .base import BaseStore
+from .base import BaseStore, insert_new
 from .tables import DigestRow, FileRow, StoryRow, now
 
 CHUNK = 500  # values per IN (...) list
@@ -57,7 +57,7 @@ class StoryStore(BaseStore):
                     }
                 results.append(stored)
             if new:
-                conn.execute(insert(StoryRow), list(new.values()))
+                conn.execute(insert_new(self.engine, StoryRow), list(new.values()))
                 existing.update(self._story_ids(conn, list(new)))
             files: dict[str, dict[str, object]] = {}
             for _, fp, path, sha in items:
@@ -66,7 +66,7 @@ class StoryStore(BaseStore):
                     {"sha256": sha, "path": path, "story_id": existing[fp], "ingested_at": stamp},
                 )
             if files:
-                conn.execute(insert(FileRow), list(files.values()))
+                conn.execute(insert_new(self.engine, FileRow), list(files.values()))
         return results
 
     @staticmethod
@@ -95,16 +95,20 @@ class StoryStore(BaseStore):
             return [(d, n) for d, n in rows]
 
     def save_digest(self, digest: Digest) -> None:
-        with self.errors(), self.session() as s:
-            row = s.get(DigestRow, digest.date) or DigestRow(
-                date=digest.date, subject="", preheader="", data=""
+        """Store the day's digest, replacing an older one (an upsert: when two machines
+        compose the same day at once, both composed the same stories)."""
+        values = {
+            "date": digest.date,
+            "subject": digest.subject,
+            "preheader": digest.preheader,
+            "data": json.dumps(digest.to_json(), ensure_ascii=False),
+            "composed_at": now(),
+        }
+        with self.errors(), self.engine.begin() as conn:
+            conn.execute(insert_new(self.engine, DigestRow), [values])
+            conn.execute(
+                update(DigestRow).where(col(DigestRow.date) == digest.date).values(**values)
             )
-            row.subject = digest.subject
-            row.preheader = digest.preheader
-            row.data = json.dumps(digest.to_json(), ensure_ascii=False)
-            row.composed_at = now()
-            s.add(row)
-            s.commit()
 
     def get_digest(self, date: str) -> Digest:
         with self.errors(), self.session() as s:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from ..model import Document
@@ -12,6 +12,15 @@ from ..model import Document
 
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+# Named constraints and indexes, so migrations can refer to them on every database.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
 
 
 class StoryRow(SQLModel, table=True):
@@ -94,16 +103,20 @@ class DeliveryRow(SQLModel, table=True):
     """One subscriber's copy of one send, and where it stands."""
 
     __tablename__ = "deliveries"
-    __table_args__ = (UniqueConstraint("send_id", "subscriber_id"),)
+    __table_args__ = (
+        UniqueConstraint("send_id", "subscriber_id"),
+        # What a worker claims from: the queued deliveries of a send, in id order.
+        Index(None, "send_id", "state", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    send_id: int = Field(foreign_key="sends.id", index=True)
+    send_id: int = Field(foreign_key="sends.id")
     subscriber_id: int = Field(foreign_key="subscribers.id", index=True)
     # queued, sending (claimed by a worker), sent, failed, deferred, skipped
-    state: str = Field(default="queued", index=True, max_length=16)
+    state: str = Field(default="queued", max_length=16)
     attempts: int = 0
     last_reply: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    message_id: str | None = Field(default=None, max_length=300)
+    message_id: str | None = Field(default=None, max_length=300, index=True)  # for bounces
     worker: str | None = Field(default=None, max_length=100)
     lease_until: dt.datetime | None = None
     updated_at: dt.datetime = Field(default_factory=now)

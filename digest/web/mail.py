@@ -16,6 +16,7 @@ from ..deliver.outbox import OutboxTransport
 from ..deliver.smtp import SMTPSettings, SMTPTransport
 from ..deliver.transport import Envelope, Transport
 from ..deliver.variants import Variants
+from ..dkim import load_signer, sign_message
 from ..errors import NotFoundError
 from ..store import Store
 
@@ -79,7 +80,8 @@ def build_test_copy(
         raise NotFoundError(f"the digest for {date} has none of the chosen sections")
     data = template.build(Recipient(0, to, None, TEST_TOKEN, TEST_TOKEN))
     fresh = email.utils.make_msgid("test", domain_of(config.from_addr))
-    return _MESSAGE_ID.sub(lambda _: f"Message-ID: {fresh}\r\n".encode(), data, count=1)
+    data = _MESSAGE_ID.sub(lambda _: f"Message-ID: {fresh}\r\n".encode(), data, count=1)
+    return sign_message(load_signer(config), data)  # signed as the real send signs
 
 
 def send_test_copy(

@@ -1,0 +1,103 @@
+"""Schema migrations with Alembic: `digest db upgrade`, and an empty database set up on first use.
+
+A database at an older revision is upgraded (by `digest db upgrade`), never dropped; commands
+refuse to work on one, rather than guess. Migrations take a lock first, so several machines
+starting at once on an empty PostgreSQL database set it up exactly once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, inspect, text
+from sqlalchemy.engine import Engine
+
+from ..errors import DigestError
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+FIRST = "0001"
+_PG_LOCK_KEY = 0x64696765  # "dige": one advisory lock for all digest migrations
+
+
+class SchemaError(DigestError):
+    """The database's schema is not the one this version of digest works with."""
+
+
+def _config(conn: Connection | None = None) -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = conn
+    return cfg
+
+
+def head() -> str:
+    revision = ScriptDirectory.from_config(_config()).get_current_head()
+    assert revision is not None
+    return revision
+
+
+def current(conn: Connection) -> str | None:
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as lock:
+            lock.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_LOCK_KEY})
+            lock.commit()
+            try:
+                yield
+            finally:
+                lock.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_LOCK_KEY})
+                lock.commit()
+        return
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    fd = os.open(f"{database}.migrate-lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def upgrade(engine: Engine) -> tuple[str | None, str]:
+    """Bring the database to the newest revision; returns (before, after)."""
+    with _migration_lock(engine), engine.begin() as conn:
+        before = current(conn)
+        if before is None and inspect(conn).has_table("stories"):
+            # Made by digest before it had migrations: that schema is the first revision.
+            command.stamp(_config(conn), FIRST)
+            before = FIRST
+        command.upgrade(_config(conn), "head")
+        return before, current(conn) or "?"
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Set up an empty database; refuse one at another revision with what to do about it."""
+    with engine.connect() as conn:
+        revision = current(conn)
+    newest = head()
+    if revision == newest:
+        return
+    if revision is None:
+        with engine.connect() as conn:
+            empty = not inspect(conn).get_table_names()
+        if empty:
+            upgrade(engine)
+            return
+    raise SchemaError(
+        f"the database is at revision {revision or 'none (made before migrations)'}, "
+        f"this digest needs {newest}: run 'digest db upgrade' (it keeps all data)"
+    )
