@@ -32,6 +32,9 @@ from .tokens import TokenError, make_token, read_token
 # bounces+<token>.<YYYYMMDD>@domain: the token names the subscriber, the date the send.
 VERP = re.compile(r"\+(b[0-9a-f]{8,16}\.[0-9a-f]{1,16}\.[A-Za-z0-9_-]{22})\.(\d{8})@", re.I)
 UNSUBSCRIBE_LINK = re.compile(r"/u/([A-Za-z0-9_-]+\.[0-9a-f]+\.[A-Za-z0-9_-]+)>")
+UNSUBSCRIBE_SUBJECT = re.compile(
+    r"(?:re:\s*)?unsubscribe\s+([A-Za-z0-9_-]+\.[0-9a-f]+\.[A-Za-z0-9_-]+)\s*$", re.I
+)
 OUR_MESSAGE_ID = re.compile(r"<digest\.(\d{4}-\d\d-\d\d)\.(\d+)\.[^@>\s]+@[^>\s]+>")
 STATUS = re.compile(r"\b([245])\.\d{1,3}\.\d{1,3}\b")
 SMTP_CODE = re.compile(r"\b([245])\d\d\b")
@@ -152,6 +155,12 @@ def parse_report(data: bytes) -> Report:
     msg = email.message_from_bytes(data, policy=email.policy.compat32)
     report_type = str(msg.get_param("report-type", "", header="content-type")).lower()
     if msg.get_content_type() != "multipart/report" or not msg.is_multipart():
+        # The List-Unsubscribe mailto: a mail client sends "unsubscribe TOKEN" as the subject.
+        asked = UNSUBSCRIBE_SUBJECT.match(_one_line(str(msg.get("Subject", ""))))
+        if asked:
+            return Report(
+                "unsubscribe", "unsubscribe request by email", unsubscribe_tokens=(asked.group(1),)
+            )
         return Report("other", "not a delivery status notification or feedback report")
     parts = [p for p in msg.get_payload() if isinstance(p, Message)]
     returned = _returned(parts)
@@ -251,7 +260,7 @@ class BounceReport:
             f"bounces: {len(self.outcomes)} messages: {kinds['hard']} hard, {kinds['soft']} soft, "
             f"{kinds['complaint']} complaints ({len(done) - len(new)} seen before); "
             f"{sum(o.status == 'bounced' for o in new)} subscribers now bounced, "
-            f"{sum(o.kind == 'complaint' for o in new)} unsubscribed; "
+            f"{sum(o.kind in ('complaint', 'unsubscribe') for o in new)} unsubscribed; "
             f"{sum(o.result == 'ignored' for o in self.outcomes)} ignored, "
             f"{len(self.problems)} not matched"
         )
@@ -294,14 +303,34 @@ def _identify(store: Store, secret: str, report: Report) -> tuple[Target | None,
     return target, "", ""
 
 
+def _unsubscribe(store: Store, secret: str, source: str, report: Report) -> Outcome:
+    """An unsubscribe request mailed to the List-Unsubscribe address: honoured at once, when
+    the token in its subject verifies."""
+    try:
+        subscriber_id = read_token(secret, report.unsubscribe_tokens[0], "unsubscribe")
+    except TokenError:
+        return Outcome(source, "unsubscribe", "forged", "the token in the subject does not verify")
+    sub = store.get_subscriber(subscriber_id)
+    if sub is None:
+        return Outcome(source, "unsubscribe", "unmatched", f"no subscriber {subscriber_id}")
+    changed = sub.status != "unsubscribed"
+    if changed:
+        store.set_status(sub.id, "unsubscribed")
+    result = "recorded" if changed else "already recorded"
+    return Outcome(source, "unsubscribe", result, report.detail, sub.email, None, "unsubscribed")
+
+
 def process(
     store: Store, config: Config, secret: str, messages: Iterable[tuple[str, bytes]]
 ) -> BounceReport:
-    """Record every bounce and complaint among `messages`. Safe to run over the same mailbox
-    again: what was recorded once is not counted twice."""
+    """Record every bounce, complaint and emailed unsubscribe request among `messages`.
+    Safe to run over the same mailbox again: what was recorded once is not counted twice."""
     out = BounceReport()
     for source, data in messages:
         report = parse_report(data)
+        if report.kind == "unsubscribe":
+            out.outcomes.append(_unsubscribe(store, secret, source, report))
+            continue
         if report.kind not in ("hard", "soft", "complaint"):
             out.outcomes.append(Outcome(source, report.kind, "ignored", report.detail))
             continue

@@ -250,3 +250,26 @@ def test_cli_prints_a_summary_and_the_reports_it_could_not_match(
     assert status_of(store, "dana@mail.example")[0] == "unsubscribed"  # committed
     missing = CliRunner().invoke(cli, ["bounces", str(BOUNCES / "nowhere")], env=env)
     assert missing.exit_code == 2 and "no such Maildir" in missing.output
+
+
+def test_an_unsubscribe_mailed_to_the_list_unsubscribe_address_is_honoured(
+    store: Store, sent: Config, smtp_server: SMTPTestServer
+) -> None:
+    """A mail client following the mailto: in List-Unsubscribe sends the subject we put there;
+    `digest bounces` over that mailbox unsubscribes, and a forged token changes nothing."""
+    [received] = smtp_server.received_by("ben@example.net")
+    mailto = next(p for p in received.data.decode().split("<") if p.startswith("mailto:"))
+    subject = mailto.split("?subject=", 1)[1].split(">", 1)[0].replace("%20", " ")
+    request = (f"From: ben@example.net\r\nTo: unsubscribe@{DOMAIN}\r\nSubject: {subject}\r\n"
+               "\r\n\r\n").encode()
+    forged = request.replace(subject[-4:].encode(), b"AAAA")
+    report = process(store, sent, SECRET, [("ben.eml", request), ("forged.eml", forged)])
+    results = [(o.kind, o.result, o.email) for o in report.outcomes]
+    assert results == [("unsubscribe", "recorded", "ben@example.net"),
+                       ("unsubscribe", "forged", None)]
+    ben = store.find_subscriber("ben@example.net")
+    assert ben is not None and ben.status == "unsubscribed"
+    assert [s.status for s in store.list_subscribers() if s.email != "ben@example.net"] == [
+        "active"] * 4
+    again = process(store, sent, SECRET, [("ben.eml", request)])
+    assert again.outcomes[0].result == "already recorded"

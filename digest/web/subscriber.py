@@ -46,18 +46,24 @@ def _gone(w: Web, request: Request) -> HTMLResponse:
     return w.message(request, "Not subscribed", "This address is not on our list any more.", 404)
 
 
+def _lookup(w: Web, request: Request, token: str, action: str) -> Subscriber | HTMLResponse:
+    """The subscriber a link names, or the page that says why the link does not work."""
+    try:
+        sub = _subscriber(w, token, action)
+    except TokenError as exc:
+        return _refused(w, request, exc)
+    return _gone(w, request) if sub is None else sub
+
+
 # ---- unsubscribe ----------------------------------------------------------------------
 
 
 @router.get("/u/{token}", response_class=HTMLResponse)
 def unsubscribe_page(request: Request, token: str) -> HTMLResponse:
     w = web(request)
-    try:
-        sub = _subscriber(w, token, "unsubscribe")
-    except TokenError as exc:
-        return _refused(w, request, exc)
-    if sub is None:
-        return _gone(w, request)
+    sub = _lookup(w, request, token, "unsubscribe")
+    if isinstance(sub, HTMLResponse):
+        return sub
     return w.page(request, "unsubscribe", title="Unsubscribe", sub=sub, token=token)
 
 
@@ -81,12 +87,9 @@ def unsubscribe(request: Request, token: str) -> HTMLResponse:
 @router.get("/p/{token}", response_class=HTMLResponse)
 def preferences_page(request: Request, token: str, saved: str | None = None) -> HTMLResponse:
     w = web(request)
-    try:
-        sub = _subscriber(w, token, "preferences")
-    except TokenError as exc:
-        return _refused(w, request, exc)
-    if sub is None:
-        return _gone(w, request)
+    sub = _lookup(w, request, token, "preferences")
+    if isinstance(sub, HTMLResponse):
+        return sub
     return _preferences(w, request, sub, token, notice="Saved." if saved else None)
 
 
@@ -123,12 +126,9 @@ def save_preferences(
     sections: Sections = None,
 ) -> Response:
     w = web(request)
-    try:
-        sub = _subscriber(w, token, "preferences")
-    except TokenError as exc:
-        return _refused(w, request, exc)
-    if sub is None:
-        return _gone(w, request)
+    sub = _lookup(w, request, token, "preferences")
+    if isinstance(sub, HTMLResponse):
+        return sub
     if action == "save":
         names = sections or []
         if not names:
@@ -218,24 +218,18 @@ def subscribe(
 @router.get("/confirm/{token}", response_class=HTMLResponse)
 def confirm_page(request: Request, token: str) -> HTMLResponse:
     w = web(request)
-    try:
-        sub = _subscriber(w, token, "confirm")
-    except TokenError as exc:
-        return _refused(w, request, exc)
-    if sub is None:
-        return _gone(w, request)
+    sub = _lookup(w, request, token, "confirm")
+    if isinstance(sub, HTMLResponse):
+        return sub
     return w.page(request, "confirm", title="Confirm your subscription", sub=sub, token=token)
 
 
 @router.post("/confirm/{token}", response_class=HTMLResponse)
 def confirm(request: Request, token: str) -> HTMLResponse:
     w = web(request)
-    try:
-        sub = _subscriber(w, token, "confirm")
-    except TokenError as exc:
-        return _refused(w, request, exc)
-    if sub is None:
-        return _gone(w, request)
+    sub = _lookup(w, request, token, "confirm")
+    if isinstance(sub, HTMLResponse):
+        return sub
     if sub.status != "active":
         w.store.set_status(sub.id, "active")
     return w.page(request, "confirmed", title="You are subscribed", sub=sub)
