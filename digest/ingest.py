@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .errors import DocumentError
 from .model import Document
-from .text import STOPWORDS, clean_spaces, first_sentence, match_key, stem, title_tokens, words
+from .text import STEMS, clean_spaces, content_stem, first_sentence, match_key, title_tokens, words
 
 # ---- line classes -------------------------------------------------------------------------
 
@@ -318,13 +318,14 @@ def _best_headline(
     body_words: dict[str, int] = {}
     # The lede says what the story is about: its words count three times. Counting the raw
     # words first (in C) means each distinct word is stemmed once.
+    known = STEMS.get
     for text, weight in ((" ".join(body[:2]), 3), (" ".join(body[2:12]), 1)):
-        counts = Counter(words(text))
-        for w, n in counts.items():
-            if w in STOPWORDS or len(w) < 2:
-                continue
-            key = stem(w)
-            body_words[key] = body_words.get(key, 0) + n * weight
+        for w, n in Counter(words(text)).items():
+            key = known(w)
+            if key is None:
+                key = content_stem(w)
+            if key:
+                body_words[key] = body_words.get(key, 0) + n * weight
     best: tuple[float, str] | None = None
     for group in groups:
         for h in group:

@@ -194,8 +194,22 @@ def stem(word: str) -> str:
     return word[:6]
 
 
+# word -> its stem, or "" for a stop word or a single character. A plain dict, read inline
+# in ingest's hot loop: ingest meets the same few thousand words again and again.
+STEMS: dict[str, str] = {}
+
+
+def content_stem(word: str) -> str:
+    found = STEMS.get(word)
+    if found is None:
+        found = "" if word in STOPWORDS or len(word) < 2 else stem(word)
+        if len(STEMS) < 500_000:  # bounded: a pathological corpus cannot grow it forever
+            STEMS[word] = found
+    return found
+
+
 def title_tokens(text: str | list[str]) -> list[str]:
     """Content words of a text (or of its words()), stemmed, for matching headlines with
     bodies."""
     found = words(text) if isinstance(text, str) else text
-    return [stem(w) for w in found if w not in STOPWORDS and len(w) > 1]
+    return [s for s in map(content_stem, found) if s]
