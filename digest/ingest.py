@@ -444,7 +444,7 @@ def find_documents(paths: Iterable[Path]) -> Iterator[Path]:
     """Files as given, folders walked recursively for *.txt, in a stable order."""
     for p in paths:
         if p.is_dir():
-            yield from sorted(q for q in p.rglob("*.txt") if q.is_file())
+            yield from sorted((q for q in p.rglob("*.txt") if q.is_file()), key=str)
         else:
             yield p
 
