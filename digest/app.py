@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .compose import compose
 from .config import Config
-from .deliver.message import PREFERENCES_TOKEN, UNSUBSCRIBE_TOKEN, Recipient
+from .deliver.message import Recipient, fill_tokens
 from .deliver.variants import Variants
 from .dkim import load_signer, sign_message
 from .errors import ComposeError, DocumentError, NotFoundError
@@ -151,16 +151,12 @@ def preview(
         raise NotFoundError(f"the digest for {date} has none of the sections {sections}")
     r = PREVIEW_RECIPIENT
 
-    def personal(body: str) -> str:
-        return body.replace(UNSUBSCRIBE_TOKEN, r.unsubscribe_token).replace(
-            PREFERENCES_TOKEN, r.preferences_token
-        )
-
     folder = config.outbox / date
     folder.mkdir(parents=True, exist_ok=True)
     files = PreviewFiles(folder / "digest.html", folder / "digest.txt", folder / "digest.eml")
-    files.html.write_text(personal(template.html), encoding="utf-8")
-    files.text.write_text(personal(template.text), encoding="utf-8")
+    tokens = (r.unsubscribe_token, r.preferences_token)
+    files.html.write_text(fill_tokens(template.html, *tokens), encoding="utf-8")
+    files.text.write_text(fill_tokens(template.text, *tokens), encoding="utf-8")
     files.eml.write_bytes(sign_message(load_signer(config), template.build(r)))
     return files
 

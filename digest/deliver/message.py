@@ -69,6 +69,11 @@ def _header(name: str, value: str) -> bytes:
     return msg.as_bytes().split(b"\r\n\r\n", 1)[0] + b"\r\n"
 
 
+def fill_tokens(body: str, unsubscribe: str, preferences: str) -> str:
+    """A rendered body with a subscriber's link tokens in place of the placeholders."""
+    return body.replace(UNSUBSCRIBE_TOKEN, unsubscribe).replace(PREFERENCES_TOKEN, preferences)
+
+
 def format_to(name: str | None, address: str) -> bytes:
     """The To header; a non-ASCII or long name is encoded and folded by the email package
     (the slow path, taken only for such names), never written raw."""
@@ -195,13 +200,7 @@ class MessageTemplate:
         if all(len(t) == TOKEN_LENGTH for t in tokens):
             text, html = _fill(self._text, tokens), _fill(self._html, tokens)
         else:  # a token of another length (a huge id, a test): encode this one afresh
-
-            def personal(body: str) -> str:
-                return body.replace(UNSUBSCRIBE_TOKEN, tokens[0]).replace(
-                    PREFERENCES_TOKEN, tokens[1]
-                )
-
-            text, html = _qp(personal(self.text)), _qp(personal(self.html))
+            text, html = _qp(fill_tokens(self.text, *tokens)), _qp(fill_tokens(self.html, *tokens))
         b = self.boundary.encode()
         return b"".join(
             [

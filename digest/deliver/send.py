@@ -79,6 +79,11 @@ class _Job:
     message_id: str
 
 
+def _released(claim: Claim) -> Outcome:
+    """A claim handed back unsent (the run is stopping): queued again, no attempt counted."""
+    return Outcome(claim.delivery_id, claim.subscriber.id, "queued", None, None, 0)
+
+
 def recipient_for(sub: Subscriber, secret: str) -> Recipient:
     return Recipient(
         subscriber_id=sub.id,
@@ -205,9 +210,7 @@ class Sender:
                     continue
                 for claim in claims:
                     if self.abort:
-                        self._done(
-                            Outcome(claim.delivery_id, claim.subscriber.id, "queued", None, None, 0)
-                        )
+                        self._done(_released(claim))
                         continue
                     job = self._job(claim)
                     if job is not None:
@@ -246,11 +249,7 @@ class Sender:
     async def _work(self, queue: asyncio.Queue[_Job | None]) -> None:
         while (job := await queue.get()) is not None:
             if self.abort:
-                self._done(
-                    Outcome(
-                        job.claim.delivery_id, job.envelope.subscriber_id, "queued", None, None, 0
-                    )
-                )
+                self._done(_released(job.claim))
                 continue
             self._done(await self._attempt(job))
 
@@ -274,7 +273,7 @@ class Sender:
             except TransportError as exc:
                 # Not this message's fault (say, our login was refused): stop, keep it queued.
                 self.abort = str(exc)
-                return Outcome(job.claim.delivery_id, sub.id, "queued", None, None, 0)
+                return _released(job.claim)
             except DeliveryFailure as failure:
                 if not failure.permanent:
                     self.failures_in_a_row += 1

@@ -111,8 +111,9 @@ class SubscriberStore(BaseStore):
             s.exec(delete(SubscriberRow).where(col(SubscriberRow.id) == subscriber_id))
             s.commit()
 
-    def iter_subscribers(self, status: str | None = None, batch: int = 1000
-                         ) -> Iterator[Subscriber]:
+    def iter_subscribers(
+        self, status: str | None = None, batch: int = 1000
+    ) -> Iterator[Subscriber]:
         """Every subscriber (in a state), in id order, a batch at a time: a list of a million
         never sits in memory at once."""
         last = 0
@@ -129,8 +130,4 @@ class SubscriberStore(BaseStore):
             last = rows[-1].id or last
 
     def list_subscribers(self, status: str | None = None) -> list[Subscriber]:
-        with self.errors(), self.session() as s:
-            query = select(SubscriberRow).order_by(col(SubscriberRow.id))
-            if status:
-                query = query.where(SubscriberRow.status == status)
-            return [as_subscriber(r) for r in s.exec(query)]
+        return list(self.iter_subscribers(status))

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..app import compose_day
-from ..deliver.message import PREFERENCES_TOKEN, UNSUBSCRIBE_TOKEN, MessageTemplate
+from ..deliver.message import MessageTemplate, fill_tokens
 from ..deliver.transport import DeliveryFailure, TransportError
 from ..deliver.variants import Variants
 from ..errors import ComposeError, ConfigError
@@ -195,7 +195,7 @@ def _subject(template: MessageTemplate) -> str:
 
 
 def _personal(body: str) -> str:
-    return body.replace(UNSUBSCRIBE_TOKEN, PREVIEW_TOKEN).replace(PREFERENCES_TOKEN, PREVIEW_TOKEN)
+    return fill_tokens(body, PREVIEW_TOKEN, PREVIEW_TOKEN)
 
 
 def day_url(date: str, view: str, sections: tuple[str, ...] | None, **extra: str) -> str:
