@@ -72,9 +72,9 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
         os.close(fd)
 
 
-def upgrade(engine: Engine) -> tuple[str | None, str]:
-    """Bring the database to the newest revision; returns (before, after)."""
-    with _migration_lock(engine), engine.begin() as conn:
+def _upgrade(engine: Engine) -> tuple[str | None, str]:
+    # The caller holds the migration lock.
+    with engine.begin() as conn:
         before = current(conn)
         if before is None and inspect(conn).has_table("stories"):
             # Made by digest before it had migrations: that schema is the first revision.
@@ -84,18 +84,32 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
         return before, current(conn) or "?"
 
 
-def ensure_schema(engine: Engine) -> None:
-    """Set up an empty database; refuse one at another revision with what to do about it."""
+def upgrade(engine: Engine) -> tuple[str | None, str]:
+    """Bring the database to the newest revision; returns (before, after)."""
+    with _migration_lock(engine):
+        return _upgrade(engine)
+
+
+def _revision_and_empty(engine: Engine) -> tuple[str | None, bool]:
     with engine.connect() as conn:
         revision = current(conn)
+        return revision, revision is None and not inspect(conn).get_table_names()
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Set up an empty database; refuse one at another revision with what to do about it."""
     newest = head()
+    revision, _ = _revision_and_empty(engine)
     if revision == newest:
         return
-    if revision is None:
-        with engine.connect() as conn:
-            empty = not inspect(conn).get_table_names()
+    # Look again under the lock: another process may be setting up this same empty database
+    # right now, and between its commit and our look the tables exist but we saw no revision.
+    with _migration_lock(engine):
+        revision, empty = _revision_and_empty(engine)
+        if revision == newest:
+            return
         if empty:
-            upgrade(engine)
+            _upgrade(engine)
             return
     raise SchemaError(
         f"the database is at revision {revision or 'none (made before migrations)'}, "
