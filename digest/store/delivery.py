@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, select
 
 from ..model import Subscriber
-from .base import BaseStore
+from .base import BaseStore, padded_chunks
 from .tables import DeliveryRow, SendRow, SubscriberRow, now
 
 # text() statements must bind times exactly as the ORM stores them (aware, UTC).
@@ -233,8 +233,11 @@ class DeliveryStore(BaseStore):
         from .subscribers import as_subscriber
 
         with self.errors(), self.session() as s:
-            rows = s.exec(select(SubscriberRow).where(col(SubscriberRow.id).in_(list(ids))))
-            return {r.id: as_subscriber(r) for r in rows if r.id is not None}
+            found: dict[int, Subscriber] = {}
+            for chunk in padded_chunks(ids):
+                rows = s.exec(select(SubscriberRow).where(col(SubscriberRow.id).in_(chunk)))
+                found.update((r.id, as_subscriber(r)) for r in rows if r.id is not None)
+            return found
 
     def record(self, outcomes: Sequence[Outcome], bounce_limit: int, worker: str) -> None:
         """Write a batch of outcomes in one transaction, with the subscribers' bounce counts."""
@@ -274,25 +277,26 @@ class DeliveryStore(BaseStore):
             )
             failed = [o.subscriber_id for o in outcomes if o.state == "failed"]
             sent = [o.subscriber_id for o in outcomes if o.state == "sent"]
-            if failed:
+            # The padding repeats an id inside one IN list, which still matches its row once.
+            for chunk in padded_chunks(failed):
                 conn.execute(
                     update(SubscriberRow)
-                    .where(col(SubscriberRow.id).in_(failed))
+                    .where(col(SubscriberRow.id).in_(chunk))
                     .values(hard_bounces=SubscriberRow.hard_bounces + 1, updated_at=stamp)
                 )
                 conn.execute(
                     update(SubscriberRow)
                     .where(
-                        col(SubscriberRow.id).in_(failed),
+                        col(SubscriberRow.id).in_(chunk),
                         col(SubscriberRow.hard_bounces) >= bounce_limit,
                         col(SubscriberRow.status) == "active",
                     )
                     .values(status="bounced", updated_at=stamp)
                 )
-            if sent:
+            for chunk in padded_chunks(sent):
                 conn.execute(
                     update(SubscriberRow)
-                    .where(col(SubscriberRow.id).in_(sent), col(SubscriberRow.hard_bounces) > 0)
+                    .where(col(SubscriberRow.id).in_(chunk), col(SubscriberRow.hard_bounces) > 0)
                     .values(hard_bounces=0)
                 )
 
