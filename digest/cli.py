@@ -545,9 +545,7 @@ def dkim_keygen(selector: str, domain: str, folder: Path, kind: str) -> None:
 
 
 @cli.command()
-@click.argument(
-    "eml", required=False, type=click.Path(path_type=Path, dir_okay=False, exists=True)
-)
+@click.argument("eml", required=False, type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @date_option(required=False, help="Check the day's preview (written as `digest preview` does).")
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
 @click.option(

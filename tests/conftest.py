@@ -24,7 +24,9 @@ SHARED_SAMPLE = ROOT.parent / "shared" / "samples" / "2023-01-31_spacewar_japan-
 
 
 # The PostgreSQL this machine runs (trust auth, database `test`); .ci/run starts it.
-POSTGRES = os.environ.get("DIGEST_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+POSTGRES = os.environ.get(
+    "DIGEST_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 
 
 def postgres_available() -> bool:

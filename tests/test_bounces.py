@@ -29,8 +29,13 @@ MAILDIR = BOUNCES / "maildir"
 MBOX = BOUNCES / "bounces.mbox"
 DOMAIN = "news.example.org"
 # In this order they get ids 1 to 5, which the fixtures' tokens name.
-PEOPLE = ("ana@example.com", "ben@example.net", "chen@contoso.com", "dana@mail.example",
-          "eve@example.com")
+PEOPLE = (
+    "ana@example.com",
+    "ben@example.net",
+    "chen@contoso.com",
+    "dana@mail.example",
+    "eve@example.com",
+)
 
 
 def sample(name: str) -> bytes:
@@ -44,8 +49,12 @@ def send_day(store: Store, cfg: Config, date: str) -> None:
 
 
 @pytest.fixture
-def sent(store: Store, config: Config, day: Digest, smtp_server: SMTPTestServer  # noqa: F811
-         ) -> Config:
+def sent(
+    store: Store,
+    config: Config,
+    day: Digest,  # noqa: F811  (the fixture imported from test_send)
+    smtp_server: SMTPTestServer,
+) -> Config:
     """The sample day sent to the five subscribers, with VERP return paths."""
     cfg = smtp_config(config, smtp_server, bounce_address=f"bounces@{DOMAIN}")
     subscribe(store, cfg, *[(email, None, None) for email in PEOPLE])
@@ -61,7 +70,8 @@ def state(store: Store) -> dict[str, tuple[str, int, str, str]]:
     sql = text(
         "SELECT s.email, s.status, s.hard_bounces, d.state, d.last_reply FROM deliveries d "
         "JOIN subscribers s ON s.id = d.subscriber_id JOIN sends n ON n.id = d.send_id "
-        "WHERE n.date = :date")
+        "WHERE n.date = :date"
+    )
     with store.engine.connect() as conn:
         rows = conn.execute(sql, {"date": SAMPLE_DAY}).all()
     return {r[0]: (r[1], r[2], r[3], (r[4] or "").split(":")[0]) for r in rows}
@@ -95,12 +105,25 @@ def test_a_bounce_token_is_no_other_token() -> None:
 
 
 def test_reports_are_read_as_hard_soft_complaint_or_neither() -> None:
-    kinds = {name: parse_report(sample(name)).kind for name in (
-        "postfix-hard", "postfix-soft", "exchange-hard", "arf-complaint", "postfix-delayed",
-        "out-of-office")}
-    assert kinds == {"postfix-hard": "hard", "postfix-soft": "soft", "exchange-hard": "hard",
-                     "arf-complaint": "complaint", "postfix-delayed": "delayed",
-                     "out-of-office": "other"}
+    kinds = {
+        name: parse_report(sample(name)).kind
+        for name in (
+            "postfix-hard",
+            "postfix-soft",
+            "exchange-hard",
+            "arf-complaint",
+            "postfix-delayed",
+            "out-of-office",
+        )
+    }
+    assert kinds == {
+        "postfix-hard": "hard",
+        "postfix-soft": "soft",
+        "exchange-hard": "hard",
+        "arf-complaint": "complaint",
+        "postfix-delayed": "delayed",
+        "out-of-office": "other",
+    }
     exchange = parse_report(sample("exchange-hard"))
     assert exchange.recipient == "chen@contoso.com" and exchange.detail.startswith("5.1.10 ")
     assert exchange.verp == () and exchange.unsubscribe_tokens == ()
@@ -113,17 +136,19 @@ def test_each_report_maps_to_its_subscriber_and_state(
     report = process(store, sent, SECRET, read_mailbox(mailbox))
     assert len(report.outcomes) == 9
     results = sorted((o.kind, o.result, o.email or "") for o in report.outcomes)
-    assert results == sorted([
-        ("hard", "recorded", "ana@example.com"),  # Postfix, by the VERP token
-        ("soft", "recorded", "ben@example.net"),  # Postfix, 4.2.2 mailbox full
-        ("hard", "recorded", "chen@contoso.com"),  # Exchange, by Message-ID and recipient
-        ("complaint", "recorded", "dana@mail.example"),  # ARF abuse report
-        ("hard", "forged", ""),  # a token that does not verify
-        ("hard", "unmatched", ""),  # our Message-ID, someone else's recipient
-        ("hard", "unmatched", ""),  # not about a digest at all
-        ("delayed", "ignored", ""),
-        ("other", "ignored", ""),
-    ])
+    assert results == sorted(
+        [
+            ("hard", "recorded", "ana@example.com"),  # Postfix, by the VERP token
+            ("soft", "recorded", "ben@example.net"),  # Postfix, 4.2.2 mailbox full
+            ("hard", "recorded", "chen@contoso.com"),  # Exchange, by Message-ID and recipient
+            ("complaint", "recorded", "dana@mail.example"),  # ARF abuse report
+            ("hard", "forged", ""),  # a token that does not verify
+            ("hard", "unmatched", ""),  # our Message-ID, someone else's recipient
+            ("hard", "unmatched", ""),  # not about a digest at all
+            ("delayed", "ignored", ""),
+            ("other", "ignored", ""),
+        ]
+    )
     assert state(store) == {
         "ana@example.com": ("active", 1, "failed", "bounce"),
         "ben@example.net": ("active", 0, "sent", "soft bounce"),
@@ -140,8 +165,9 @@ def test_reading_the_mailbox_again_changes_nothing(store: Store, sent: Config) -
     before = state(store)
     again = process(store, sent, SECRET, read_mailbox(MBOX))  # the same reports, as an mbox
     assert state(store) == before
-    assert {o.result for o in again.outcomes if o.kind in ("hard", "soft", "complaint")
-            and o.email} == {"already recorded"}
+    assert {
+        o.result for o in again.outcomes if o.kind in ("hard", "soft", "complaint") and o.email
+    } == {"already recorded"}
 
 
 def test_at_bounce_limit_a_hard_bounce_makes_the_subscriber_bounced(
@@ -156,7 +182,8 @@ def test_at_bounce_limit_a_hard_bounce_makes_the_subscriber_bounced(
 def for_day(data: bytes, date: str) -> bytes:
     """A report about the same subscriber's copy of another day's digest."""
     return data.replace(b"20261126", date.replace("-", "").encode()).replace(
-        b"digest.2026-11-26.", f"digest.{date}.".encode())
+        b"digest.2026-11-26.", f"digest.{date}.".encode()
+    )
 
 
 DAYS = ("2026-11-26", "2026-11-27", "2026-11-28", "2026-11-29")
@@ -174,7 +201,9 @@ def status_of(store: Store, email: str) -> tuple[str, int]:
 
 
 def test_consecutive_hard_bounces_reach_the_limit(
-    store: Store, sent: Config, day: Digest  # noqa: F811
+    store: Store,
+    sent: Config,
+    day: Digest,  # noqa: F811
 ) -> None:
     hard = sample("postfix-hard")
     process(store, sent, SECRET, [(DAYS[0], hard)])
@@ -194,7 +223,9 @@ def test_consecutive_hard_bounces_reach_the_limit(
 
 
 def test_three_soft_bounces_in_a_row_count_as_one_hard(
-    store: Store, sent: Config, day: Digest  # noqa: F811
+    store: Store,
+    sent: Config,
+    day: Digest,  # noqa: F811
 ) -> None:
     cfg = dataclasses.replace(sent, bounce_limit=1)
     soft = sample("postfix-soft")
@@ -216,11 +247,15 @@ def test_a_complaint_unsubscribes_at_once(store: Store, sent: Config) -> None:
 def test_forged_or_unknown_reports_change_nothing(store: Store, sent: Config) -> None:
     before = state(store)
     # Both of ana's tokens altered: the return path's and the unsubscribe link's.
-    tampered = sample("postfix-hard").replace(b"Llb_Q_Etxax93nPVocGrog", b"Llb_Q_Etxax93nPVocGroG"
-                                              ).replace(b"eFVCGw3dhhQ", b"eFVCGw3dhhq")
+    tampered = (
+        sample("postfix-hard")
+        .replace(b"Llb_Q_Etxax93nPVocGrog", b"Llb_Q_Etxax93nPVocGroG")
+        .replace(b"eFVCGw3dhhQ", b"eFVCGw3dhhq")
+    )
     names = ("forged-token", "guessed-message-id", "unknown")
-    report = process(store, sent, SECRET,
-                     [(n, sample(n)) for n in names] + [("tampered", tampered)])
+    report = process(
+        store, sent, SECRET, [(n, sample(n)) for n in names] + [("tampered", tampered)]
+    )
     assert [o.result for o in report.outcomes] == ["forged", "unmatched", "unmatched", "forged"]
     assert state(store) == before
 
@@ -238,13 +273,17 @@ def test_a_mangled_return_path_is_trusted_through_the_unsubscribe_link(
 def test_cli_prints_a_summary_and_the_reports_it_could_not_match(
     store: Store, sent: Config
 ) -> None:
-    env = {"DIGEST_DATABASE_URL": sent.database_url, "DIGEST_SECRET_KEY": SECRET,
-           "DIGEST_FROM": f"Defence & Space Daily <digest@{DOMAIN}>"}
+    env = {
+        "DIGEST_DATABASE_URL": sent.database_url,
+        "DIGEST_SECRET_KEY": SECRET,
+        "DIGEST_FROM": f"Defence & Space Daily <digest@{DOMAIN}>",
+    }
     r = CliRunner().invoke(cli, ["bounces", str(MAILDIR)], env=env)
     assert r.exit_code == 1  # some reports matched no one
     assert r.stdout.strip() == (
         "bounces: 9 messages: 2 hard, 1 soft, 1 complaints (0 seen before); 0 subscribers now "
-        "bounced, 1 unsubscribed; 2 ignored, 3 not matched")
+        "bounced, 1 unsubscribed; 2 ignored, 3 not matched"
+    )
     problems = r.stderr.splitlines()
     assert len(problems) == 3 and problems[0].startswith("forged: ")
     assert status_of(store, "dana@mail.example")[0] == "unsubscribed"  # committed
@@ -260,16 +299,20 @@ def test_an_unsubscribe_mailed_to_the_list_unsubscribe_address_is_honoured(
     [received] = smtp_server.received_by("ben@example.net")
     mailto = next(p for p in received.data.decode().split("<") if p.startswith("mailto:"))
     subject = mailto.split("?subject=", 1)[1].split(">", 1)[0].replace("%20", " ")
-    request = (f"From: ben@example.net\r\nTo: unsubscribe@{DOMAIN}\r\nSubject: {subject}\r\n"
-               "\r\n\r\n").encode()
+    request = (
+        f"From: ben@example.net\r\nTo: unsubscribe@{DOMAIN}\r\nSubject: {subject}\r\n\r\n\r\n"
+    ).encode()
     forged = request.replace(subject[-4:].encode(), b"AAAA")
     report = process(store, sent, SECRET, [("ben.eml", request), ("forged.eml", forged)])
     results = [(o.kind, o.result, o.email) for o in report.outcomes]
-    assert results == [("unsubscribe", "recorded", "ben@example.net"),
-                       ("unsubscribe", "forged", None)]
+    assert results == [
+        ("unsubscribe", "recorded", "ben@example.net"),
+        ("unsubscribe", "forged", None),
+    ]
     ben = store.find_subscriber("ben@example.net")
     assert ben is not None and ben.status == "unsubscribed"
     assert [s.status for s in store.list_subscribers() if s.email != "ben@example.net"] == [
-        "active"] * 4
+        "active"
+    ] * 4
     again = process(store, sent, SECRET, [("ben.eml", request)])
     assert again.outcomes[0].result == "already recorded"

@@ -46,8 +46,9 @@ HEADERS = {
 }
 
 
-def craft(html: str | None = GOOD_HTML, text: str | None = GOOD_TEXT, **headers: str | None
-          ) -> bytes:
+def craft(
+    html: str | None = GOOD_HTML, text: str | None = GOOD_TEXT, **headers: str | None
+) -> bytes:
     """A well-made message, but for what the arguments change (None drops a header)."""
     msg = EmailMessage(policy=SMTP)
     for name, value in {**HEADERS, **{k.replace("_", "-"): v for k, v in headers.items()}}.items():
@@ -165,22 +166,32 @@ def test_dkim_domain_not_aligned_with_from(key: dkim.KeyPair) -> None:
 def test_a_signature_that_does_not_verify_with_the_configured_key(
     tmp_path: Path, key: dkim.KeyPair
 ) -> None:
-    cfg = dataclasses.replace(load_config(env={}, cwd=tmp_path), dkim_key_file=key.private,
-                              dkim_selector="s1", dkim_domain=DOMAIN)
+    cfg = dataclasses.replace(
+        load_config(env={}, cwd=tmp_path),
+        dkim_key_file=key.private,
+        dkim_selector="s1",
+        dkim_domain=DOMAIN,
+    )
     signed = dkim.Signer(dkim.load_key(key.private), "s1", DOMAIN).sign(craft())
     assert codes(signed, cfg) == {"dkim_ok": "info"}
     tampered = signed.replace(b"Subject: Defence", b"Subject: Offence")
     assert codes(tampered, cfg) == {"dkim_invalid": "error"}
 
 
-def test_the_sample_digest_has_no_error(store: Store, config: Config, day: Digest  # noqa: F811
-                                        ) -> None:
+def test_the_sample_digest_has_no_error(
+    store: Store,
+    config: Config,
+    day: Digest,  # noqa: F811
+) -> None:
     data = app.preview(store, config, day.date).eml.read_bytes()
     found = check_message(data, config, spam=False)
     assert [f for f in found if f.level == "error"] == []
     # The demo's base_url is http://localhost:8000: warned about, not an error.
-    assert {f.code for f in found if f.level == "warning"} == {"list_unsubscribe", "http_link",
-                                                               "dkim"}
+    assert {f.code for f in found if f.level == "warning"} == {
+        "list_unsubscribe",
+        "http_link",
+        "dkim",
+    }
 
 
 SA_REPORT = """\
@@ -207,8 +218,7 @@ def test_spamassassin_report_is_parsed() -> None:
     assert result.rules == (
         ("NO_RECEIVED", -0.0, "Informational: message has no Received headers"),
         ("HTML_MESSAGE", 0.0, "BODY: HTML included in message"),
-        ("HTML_FONT_LOW_CONTRAST", 0.7,
-         "BODY: HTML font color similar or identical to background"),
+        ("HTML_FONT_LOW_CONTRAST", 0.7, "BODY: HTML font color similar or identical to background"),
     )
     assert parse_spamassassin("no report here") is None
 
@@ -222,8 +232,9 @@ needs_spamassassin = pytest.mark.skipif(
 @needs_spamassassin
 def test_the_sample_digest_scores_at_most_half_a_point(tmp_path: Path) -> None:
     demo = load_config(env={}, cwd=tmp_path)
-    https = dataclasses.replace(demo, base_url=f"https://{DOMAIN}",
-                                from_addr=f"Defence & Space Daily <digest@{DOMAIN}>")
+    https = dataclasses.replace(
+        demo, base_url=f"https://{DOMAIN}", from_addr=f"Defence & Space Daily <digest@{DOMAIN}>"
+    )
     documents, _ = app.parse_paths([SAMPLES])
     for cfg in (demo, https):  # the demo's config, and a real one
         sample = compose(SAMPLE_DAY, documents, cfg)
@@ -238,8 +249,10 @@ def test_the_sample_digest_scores_at_most_half_a_point(tmp_path: Path) -> None:
 
 @needs_spamassassin
 def test_spamassassin_catches_a_spammy_message() -> None:
-    html = ("<html><body><p><font color='#ffffff'>cheap viagra</font></p>"
-            "<p>CLICK HERE NOW!!! 100% FREE!!! Act now, limited time offer!</p></body></html>")
+    html = (
+        "<html><body><p><font color='#ffffff'>cheap viagra</font></p>"
+        "<p>CLICK HERE NOW!!! 100% FREE!!! Act now, limited time offer!</p></body></html>"
+    )
     found = check_message(craft(html=html, text=None), spam=True)
     score = next(f for f in found if f.code == "spamassassin")
     rules = [f.message for f in found if f.code == "spamassassin_rule"]
@@ -262,11 +275,12 @@ def test_cli_check_file_json_and_exit_code(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "FILE.eml or --date" in r.output
 
 
-def test_cli_check_date_checks_the_preview(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-                                           ) -> None:
+def test_cli_check_date_checks_the_preview(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    env = {"DIGEST_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
-           "DIGEST_OUTBOX": str(tmp_path / "outbox")}
+    env = {
+        "DIGEST_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "DIGEST_OUTBOX": str(tmp_path / "outbox"),
+    }
     runner = CliRunner()
     assert runner.invoke(cli, ["ingest", str(SAMPLES)], env=env).exit_code == 0
     assert runner.invoke(cli, ["compose", "--date", "2026-11-26"], env=env).exit_code == 0

@@ -28,8 +28,16 @@ from .test_send import day, send, smtp_config, subscribe  # noqa: F401  (day is 
 
 DOMAIN = "news.example.org"
 SELECTOR = "d2026"
-COVERED = ("From", "To", "Subject", "Date", "Message-ID", "List-Id", "List-Unsubscribe",
-           "List-Unsubscribe-Post")
+COVERED = (
+    "From",
+    "To",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "List-Id",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+)
 
 
 def message(name: str = "Ana Ruiz") -> bytes:
@@ -48,8 +56,9 @@ def message(name: str = "Ana Ruiz") -> bytes:
 
 
 @pytest.fixture(scope="module", params=["rsa", "ed25519"])
-def key_pair(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-             ) -> dkim.KeyPair:
+def key_pair(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> dkim.KeyPair:
     folder = tmp_path_factory.mktemp(f"keys-{request.param}")
     return dkim.keygen(SELECTOR, DOMAIN, folder, request.param)
 
@@ -133,8 +142,21 @@ def test_an_empty_body_is_signed_as_one_crlf(key_pair: dkim.KeyPair) -> None:
 def test_keygen_cli_writes_a_secret_key_and_prints_a_record_that_verifies(tmp_path: Path) -> None:
     for kind in ("rsa", "ed25519"):
         out = tmp_path / kind
-        r = CliRunner().invoke(cli, ["dkim", "keygen", "--selector", "s1", "--domain", DOMAIN,
-                                     "--out", str(out), "--type", kind])
+        r = CliRunner().invoke(
+            cli,
+            [
+                "dkim",
+                "keygen",
+                "--selector",
+                "s1",
+                "--domain",
+                DOMAIN,
+                "--out",
+                str(out),
+                "--type",
+                kind,
+            ],
+        )
         assert r.exit_code == 0, r.output
         key = out / f"s1.{DOMAIN}.key"
         assert stat.S_IMODE(key.stat().st_mode) == 0o600
@@ -146,16 +168,30 @@ def test_keygen_cli_writes_a_secret_key_and_prints_a_record_that_verifies(tmp_pa
         assert (out / f"s1.{DOMAIN}.txt").read_text().strip() == line
         signed = dkim.Signer(dkim.load_key(key), "s1", DOMAIN).sign(message())
         assert dkimpy.verify(signed, dnsfunc=dns(record, f"s1._domainkey.{DOMAIN}."))
-        again = CliRunner().invoke(cli, ["dkim", "keygen", "--selector", "s1", "--domain",
-                                         DOMAIN, "--out", str(out), "--type", kind])
+        again = CliRunner().invoke(
+            cli,
+            [
+                "dkim",
+                "keygen",
+                "--selector",
+                "s1",
+                "--domain",
+                DOMAIN,
+                "--out",
+                str(out),
+                "--type",
+                kind,
+            ],
+        )
         assert again.exit_code == 2 and "never overwritten" in again.output
         assert stat.S_IMODE(key.stat().st_mode) == 0o600
 
 
 def test_a_bad_key_file_is_named_but_never_shown(tmp_path: Path) -> None:
     bad = tmp_path / "bad.key"
-    bad.write_text("-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWtleS1tYXRlcmlhbA==\n"
-                   "-----END PRIVATE KEY-----\n")
+    bad.write_text(
+        "-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWtleS1tYXRlcmlhbA==\n-----END PRIVATE KEY-----\n"
+    )
     with pytest.raises(ConfigError) as err:
         dkim.load_key(bad)
     assert str(bad) in str(err.value) and "c2VjcmV0" not in str(err.value)
@@ -169,25 +205,37 @@ def test_configuration_is_checked(config: Config, key_pair: dkim.KeyPair) -> Non
         dkim.load_signer(dataclasses.replace(config, dkim_key_file=key_pair.private))
     with pytest.raises(ConfigError, match="dkim_key_file is not"):
         dkim.load_signer(dataclasses.replace(config, dkim_selector="s1"))
-    cfg = dataclasses.replace(config, dkim_key_file=key_pair.private, dkim_selector=SELECTOR,
-                              from_addr=f"Daily <digest@{DOMAIN}>")
+    cfg = dataclasses.replace(
+        config,
+        dkim_key_file=key_pair.private,
+        dkim_selector=SELECTOR,
+        from_addr=f"Daily <digest@{DOMAIN}>",
+    )
     loaded = dkim.load_signer(cfg)
     assert loaded is not None and loaded.domain == DOMAIN  # the From domain by default
     assert "PRIVATE" not in repr(loaded) and str(key_pair.private) not in repr(loaded)
 
 
 def dkim_config(cfg: Config, pair: dkim.KeyPair) -> Config:
-    return dataclasses.replace(cfg, dkim_key_file=pair.private, dkim_selector=SELECTOR,
-                               dkim_domain=DOMAIN)
+    return dataclasses.replace(
+        cfg, dkim_key_file=pair.private, dkim_selector=SELECTOR, dkim_domain=DOMAIN
+    )
 
 
 def test_sent_messages_and_the_preview_are_signed_alike_and_verify(
-    store: Store, config: Config, day: Digest, smtp_server: SMTPTestServer,  # noqa: F811
+    store: Store,
+    config: Config,
+    day: Digest,  # noqa: F811  (the fixture imported from test_send)
+    smtp_server: SMTPTestServer,
     key_pair: dkim.KeyPair,
 ) -> None:
     cfg = dkim_config(smtp_config(config, smtp_server), key_pair)
-    subscribe(store, cfg, ("ana@example.com", "Ana Ruiz", None),
-              ("zoe@example.com", "Zoë Lefèvre", "Space;Nuclear"))
+    subscribe(
+        store,
+        cfg,
+        ("ana@example.com", "Ana Ruiz", None),
+        ("zoe@example.com", "Zoë Lefèvre", "Space;Nuclear"),
+    )
     assert send(store, cfg).complete
     sent = [m.data for m in smtp_server.messages]
     assert len(sent) == 2
@@ -206,8 +254,14 @@ def test_unsigned_without_a_key(store: Store, config: Config, day: Digest) -> No
 def test_alignment_warning(config: Config, key_pair: dkim.KeyPair) -> None:
     base = dataclasses.replace(config, from_addr=f"Daily <digest@{DOMAIN}>")
     assert dkim.alignment_warning(base) is None
-    assert dkim.alignment_warning(dataclasses.replace(base, return_path="b@mail.example.org",
-                                                      bounce_address="x@example.org")) is None
+    assert (
+        dkim.alignment_warning(
+            dataclasses.replace(
+                base, return_path="b@mail.example.org", bounce_address="x@example.org"
+            )
+        )
+        is None
+    )
     other = dataclasses.replace(base, return_path="bounces@esp.example.net")
     warning = dkim.alignment_warning(other)
     assert warning and "\n" not in warning
@@ -220,10 +274,12 @@ def test_alignment_warning(config: Config, key_pair: dkim.KeyPair) -> None:
 
 def test_send_and_run_warn_at_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    env = {"DIGEST_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
-           "DIGEST_OUTBOX": str(tmp_path / "outbox"),
-           "DIGEST_FROM": f"Daily <digest@{DOMAIN}>",
-           "DIGEST_RETURN_PATH": "bounces@esp.example.net"}
+    env = {
+        "DIGEST_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "DIGEST_OUTBOX": str(tmp_path / "outbox"),
+        "DIGEST_FROM": f"Daily <digest@{DOMAIN}>",
+        "DIGEST_RETURN_PATH": "bounces@esp.example.net",
+    }
     for args in (["send", "--date", "2026-11-26", "--dry-run"], ["run", "--date", "2026-11-26"]):
         r = CliRunner().invoke(cli, args, env=env)
         assert r.exit_code == 2  # no digest that day: but the warning came first

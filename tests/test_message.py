@@ -23,7 +23,7 @@ def template(**changes: str) -> MessageTemplate:
         list_id='"Daily" <daily.example.org>',
         date="2026-11-26",
         text=f"Hello\nUnsubscribe: https://x.example/u/{UNSUBSCRIBE_TOKEN}\n"
-             f"Prefs: https://x.example/p/{PREFERENCES_TOKEN}\n" + "long " * 400,
+        f"Prefs: https://x.example/p/{PREFERENCES_TOKEN}\n" + "long " * 400,
         html=f'<p>Hi</p><a href="https://x.example/u/{UNSUBSCRIBE_TOKEN}">u</a>' + "é" * 3000,
         base_url="https://x.example",
         unsubscribe_mailto="unsub@example.org",
@@ -48,7 +48,8 @@ def test_structure_and_headers() -> None:
     assert msg["Message-ID"] == "<digest.2026-11-26.42.daily@example.org>"
     assert msg["List-Unsubscribe"] == (
         "<https://x.example/u/u2a.0.TOKEN>, <mailto:unsub@example.org?subject=unsubscribe%20"
-        "u2a.0.TOKEN>")
+        "u2a.0.TOKEN>"
+    )
     text, html = msg.iter_parts()
     assert "https://x.example/u/u2a.0.TOKEN" in text.get_content()
     assert "https://x.example/p/p2a.0.PREFS" in text.get_content()
@@ -95,6 +96,7 @@ def test_encoded_once_bodies_match_encoding_each_message() -> None:
     for offset in range(0, 90):
         body = ("é" * (offset % 7)) + "x" * offset + UNSUBSCRIBE_TOKEN + "y" * 50 + "\n"
         body += "z" * (offset // 2) + PREFERENCES_TOKEN + " and " + UNSUBSCRIBE_TOKEN + "\n"
-        fresh = _qp(body.replace(UNSUBSCRIBE_TOKEN, tokens[0]).replace(PREFERENCES_TOKEN,
-                                                                          tokens[1]))
+        fresh = _qp(
+            body.replace(UNSUBSCRIBE_TOKEN, tokens[0]).replace(PREFERENCES_TOKEN, tokens[1])
+        )
         assert _fill(_encode_once(body, (UNSUBSCRIBE_TOKEN, PREFERENCES_TOKEN)), tokens) == fresh

@@ -46,8 +46,7 @@ def day(store: Store, config: Config) -> Digest:
 
 
 def subscribe(store: Store, config: Config, *rows: tuple[str, str | None, str | None]) -> None:
-    store.upsert_subscribers(
-        [new_subscriber(e, n, s, config.section_names) for e, n, s in rows])
+    store.upsert_subscribers([new_subscriber(e, n, s, config.section_names) for e, n, s in rows])
 
 
 def parse(data: bytes) -> EmailMessage:
@@ -74,22 +73,32 @@ def test_every_subscriber_gets_one_message_with_their_sections(
     store: Store, config: Config, day: Digest, smtp_server: SMTPTestServer
 ) -> None:
     cfg = smtp_config(config, smtp_server)
-    subscribe(store, cfg,
-              ("all@example.com", "All Sections", None),
-              ("space@example.com", "Zoë Lefèvre", "Space;Earth and climate"),
-              ("nuke@example.com", None, "Nuclear"),
-              ("space2@example.com", "Second Space", "earth and climate; space"))
+    subscribe(
+        store,
+        cfg,
+        ("all@example.com", "All Sections", None),
+        ("space@example.com", "Zoë Lefèvre", "Space;Earth and climate"),
+        ("nuke@example.com", None, "Nuclear"),
+        ("space2@example.com", "Second Space", "earth and climate; space"),
+    )
     result = send(store, cfg)
     assert result.complete
-    assert result.counts.as_dict() == {"queued": 0, "sent": 4, "failed": 0, "deferred": 0,
-                                       "skipped": 0}
+    assert result.counts.as_dict() == {
+        "queued": 0,
+        "sent": 4,
+        "failed": 0,
+        "deferred": 0,
+        "skipped": 0,
+    }
     # Three distinct section choices (the last two are the same choice): rendered once each.
     assert result.variants == 3
     assert len(smtp_server.messages) == 4
     names = [s.name for s in day.sections]
-    for addr, wanted in [("all@example.com", names),
-                         ("space@example.com", ["Space", "Earth and climate"]),
-                         ("nuke@example.com", ["Nuclear"])]:
+    for addr, wanted in [
+        ("all@example.com", names),
+        ("space@example.com", ["Space", "Earth and climate"]),
+        ("nuke@example.com", ["Nuclear"]),
+    ]:
         [got] = smtp_server.received_by(addr)
         assert got.mail_from == "digest@news.example.org"
         body = text_of(parse(got.data))
@@ -101,8 +110,12 @@ def test_headers_parse_back(
     store: Store, config: Config, day: Digest, smtp_server: SMTPTestServer
 ) -> None:
     cfg = smtp_config(config, smtp_server)
-    subscribe(store, cfg, ("zoe@example.com", "Zoë Lefèvre", None),
-              ("okafor@example.com", "Okafor, Chidi", None))
+    subscribe(
+        store,
+        cfg,
+        ("zoe@example.com", "Zoë Lefèvre", None),
+        ("okafor@example.com", "Okafor, Chidi", None),
+    )
     send(store, cfg)
     for addr, name in [("zoe@example.com", "Zoë Lefèvre"), ("okafor@example.com", "Okafor, Chidi")]:
         [got] = smtp_server.received_by(addr)
@@ -132,7 +145,8 @@ def test_headers_parse_back(
         html = msg.get_body(("html",))
         assert html is not None and https in html.get_content()
         assert msg["Message-ID"] == (
-            f"<digest.{SAMPLE_DAY}.{subscriber.id}.defence-space-daily@news.example.org>")
+            f"<digest.{SAMPLE_DAY}.{subscriber.id}.defence-space-daily@news.example.org>"
+        )
 
 
 def test_a_second_send_sends_nothing(
@@ -165,7 +179,12 @@ def test_added_after_start_gets_it_next_run_and_unsubscribed_does_not(
     assert len(smtp_server.received_by("new@example.com")) == 1
     assert smtp_server.received_by("late@example.com") == []
     assert sending.status(store, SAMPLE_DAY).as_dict() == {
-        "queued": 0, "sent": 2, "failed": 0, "deferred": 0, "skipped": 1}
+        "queued": 0,
+        "sent": 2,
+        "failed": 0,
+        "deferred": 0,
+        "skipped": 1,
+    }
 
 
 def test_subscriber_without_any_of_their_sections_is_skipped(
@@ -200,8 +219,13 @@ def test_transient_failures_end_deferred_and_are_retried_next_run(
     subscribe(store, cfg, ("flaky@example.com", None, None), ("ok@example.com", None, None))
     smtp_server.fail("flaky@example.com", "451 4.3.0 Temporary failure")
     result = send(store, cfg)
-    assert result.counts.as_dict() == {"queued": 0, "sent": 1, "failed": 0, "deferred": 1,
-                                       "skipped": 0}
+    assert result.counts.as_dict() == {
+        "queued": 0,
+        "sent": 1,
+        "failed": 0,
+        "deferred": 1,
+        "skipped": 0,
+    }
     assert smtp_server.rcpt_attempts("flaky@example.com") == 2
     smtp_server.clear_faults()
     again = send(store, cfg)
@@ -213,12 +237,22 @@ def test_permanent_failure_is_failed_and_others_still_go(
     store: Store, config: Config, day: Digest, smtp_server: SMTPTestServer
 ) -> None:
     cfg = smtp_config(config, smtp_server, bounce_limit=2)
-    subscribe(store, cfg, ("gone@example.com", None, None), ("ok@example.com", None, None),
-              ("ok2@example.com", None, None))
+    subscribe(
+        store,
+        cfg,
+        ("gone@example.com", None, None),
+        ("ok@example.com", None, None),
+        ("ok2@example.com", None, None),
+    )
     smtp_server.fail("gone@example.com", "550 5.1.1 No such user")
     result = send(store, cfg, concurrency=1)
-    assert result.counts.as_dict() == {"queued": 0, "sent": 2, "failed": 1, "deferred": 0,
-                                       "skipped": 0}
+    assert result.counts.as_dict() == {
+        "queued": 0,
+        "sent": 2,
+        "failed": 1,
+        "deferred": 0,
+        "skipped": 0,
+    }
     assert not result.complete
     assert smtp_server.rcpt_attempts("gone@example.com") == 1  # never retried
     gone = store.find_subscriber("gone@example.com")
@@ -269,8 +303,14 @@ def test_tls_and_auth(
     store: Store, config: Config, day: Digest, smtp_server_factory: SMTPServerFactory, tls: str
 ) -> None:
     server = smtp_server_factory(tls=tls, auth=("digest", "s3cret-pass"))  # type: ignore[arg-type]
-    cfg = smtp_config(config, server, smtp_tls=tls, smtp_username="digest",
-                      smtp_password="s3cret-pass", smtp_ca_file=server.cert_path)
+    cfg = smtp_config(
+        config,
+        server,
+        smtp_tls=tls,
+        smtp_username="digest",
+        smtp_password="s3cret-pass",
+        smtp_ca_file=server.cert_path,
+    )
     subscribe(store, cfg, ("a@example.com", None, None))
     assert send(store, cfg).complete
     [got] = server.messages
@@ -281,8 +321,14 @@ def test_wrong_password_stops_the_run_and_is_not_logged(
     store: Store, config: Config, day: Digest, smtp_server_factory: SMTPServerFactory
 ) -> None:
     server = smtp_server_factory(tls="tls", auth=("digest", "right"))
-    cfg = smtp_config(config, server, smtp_tls="tls", smtp_username="digest",
-                      smtp_password="wrong-pass-XYZ", smtp_ca_file=server.cert_path)
+    cfg = smtp_config(
+        config,
+        server,
+        smtp_tls="tls",
+        smtp_username="digest",
+        smtp_password="wrong-pass-XYZ",
+        smtp_ca_file=server.cert_path,
+    )
     subscribe(store, cfg, ("a@example.com", None, None))
     result = send(store, cfg)
     assert result.aborted and "login" in result.aborted
@@ -290,8 +336,9 @@ def test_wrong_password_stops_the_run_and_is_not_logged(
     assert result.counts.queued == 1 and result.counts.failed == 0  # nobody marked bounced
 
 
-def test_smtp_needs_a_secret_key(store: Store, config: Config, day: Digest,
-                                 smtp_server: SMTPTestServer) -> None:
+def test_smtp_needs_a_secret_key(
+    store: Store, config: Config, day: Digest, smtp_server: SMTPTestServer
+) -> None:
     cfg = dataclasses.replace(smtp_config(config, smtp_server), secret_key=None)
     with pytest.raises(ConfigError, match="secret_key"):
         send(store, cfg)
@@ -357,12 +404,16 @@ def test_cli_send_status_run_and_exit_codes(
     r = runner.invoke(cli, ["status", "--date", SAMPLE_DAY, "--json"], env=env)
     assert r.exit_code == 0
     assert r.output.strip() == (
-        '{"queued": 0, "sent": 1, "failed": 1, "deferred": 0, "skipped": 0}')
+        '{"queued": 0, "sent": 1, "failed": 1, "deferred": 0, "skipped": 0}'
+    )
     r = runner.invoke(cli, ["run", "--date", SAMPLE_DAY], env=env)
     assert r.exit_code == 1  # the failed delivery is still there to see
     assert "0 sent" in r.output and len(smtp_server.messages) == 1
-    r = runner.invoke(cli, ["send", "--date", SAMPLE_DAY, "--transport", "smtp"],
-                      env={**env, "DIGEST_SECRET_KEY": ""})
+    r = runner.invoke(
+        cli,
+        ["send", "--date", SAMPLE_DAY, "--transport", "smtp"],
+        env={**env, "DIGEST_SECRET_KEY": ""},
+    )
     assert r.exit_code == 2 and "secret_key is not set" in r.output
     r = runner.invoke(cli, ["compose", "--date", SAMPLE_DAY], env=env)
     assert r.exit_code == 2 and "already being sent" in r.output

@@ -73,7 +73,7 @@ def padded_chunks(ids: Sequence[int], size: int = IN_LIST) -> Iterator[list[int]
 
     An IN list renders one placeholder per value, so every new length is a new SQL text, and
     the drivers keep a prepared statement per text and connection (sqlite3 up to 128, psycopg
-    up to 100). A send that records outcome batches of every length grew by some 30 MB a
+    up to 100). A send that records outcome batches of every length grew by about 35 MB a
     process that way; one length keeps one statement."""
     for i in range(0, len(ids), size):
         chunk = list(ids[i : i + size])
