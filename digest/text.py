@@ -177,6 +177,14 @@ def words(text: str) -> list[str]:
     return _WORD.findall(fold(text))
 
 
+def words_per_line(lines: list[str]) -> list[list[str]]:
+    """words() of each line (no line holds a newline): one fold for them all, which is the
+    larger part of the cost for short lines such as headlines."""
+    if not lines:
+        return []
+    return [_WORD.findall(line) for line in fold("\n".join(lines)).split("\n")]
+
+
 def match_key(text: str) -> str:
     """Key under which two headlines count as the same: words only, folded."""
     return " ".join(words(text))
@@ -194,22 +202,27 @@ def stem(word: str) -> str:
     return word[:6]
 
 
-# word -> its stem, or "" for a stop word or a single character. A plain dict, read inline
-# in ingest's hot loop: ingest meets the same few thousand words again and again.
-STEMS: dict[str, str] = {}
+class _Stems(dict[str, str]):
+    """word -> its stem, or "" for a stop word or a single character, worked out on first
+    use. Ingest meets the same few thousand words again and again; as a dict, a lookup of a
+    known word (map(STEMS.__getitem__, ...)) stays in C."""
+
+    def __missing__(self, word: str) -> str:
+        found = "" if word in STOPWORDS or len(word) < 2 else stem(word)
+        if len(self) < 500_000:  # bounded: a pathological corpus cannot grow it forever
+            self[word] = found
+        return found
+
+
+STEMS = _Stems()
 
 
 def content_stem(word: str) -> str:
-    found = STEMS.get(word)
-    if found is None:
-        found = "" if word in STOPWORDS or len(word) < 2 else stem(word)
-        if len(STEMS) < 500_000:  # bounded: a pathological corpus cannot grow it forever
-            STEMS[word] = found
-    return found
+    return STEMS[word]
 
 
 def title_tokens(text: str | list[str]) -> list[str]:
     """Content words of a text (or of its words()), stemmed, for matching headlines with
     bodies."""
     found = words(text) if isinstance(text, str) else text
-    return [s for s in map(content_stem, found) if s]
+    return [s for s in map(STEMS.__getitem__, found) if s]

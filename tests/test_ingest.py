@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
 import pytest
 
 from digest.errors import DocumentError
-from digest.ingest import decode, fingerprint, parse_document, read_document
+from digest.ingest import Parser, decode, fingerprint, parse_document, read_document
+from digest.text import match_key
 
-from .conftest import FIXTURES, SHARED_SAMPLE
+from .conftest import FIXTURES, SAMPLES, SHARED_SAMPLE
 
 LAYOUTS = FIXTURES / "layouts"
 CASES = sorted(p.name.removesuffix(".expected.json") for p in LAYOUTS.glob("*.expected.json"))
@@ -139,6 +141,21 @@ def test_syndicated_copies_share_a_fingerprint() -> None:
     assert (a.source, b.source) == ("SpaceDaily.com", "SpaceMart.com")
     assert fingerprint(a) == fingerprint(b)
     assert fingerprint(a) != fingerprint(parse_document(VERY_OLD, "c.txt"))
+
+
+def test_ingest_fingerprints_are_the_bodys_words_hashed() -> None:
+    """The fingerprint the ingest path computes from words it already has is the documented
+    one (stored fingerprints must match across versions, or syndicated copies slip in)."""
+    files = [*LAYOUTS.glob("*.txt"), *SAMPLES.glob("*.txt"), SHARED_SAMPLE]
+    jobs = [(str(p), p.read_bytes(), "2020-01-01") for p in sorted(files)]
+    results = Parser(len(jobs)).submit(jobs)()
+    assert len(results) == len(files) > 20
+    for (path, _, _), parsed in zip(jobs, results, strict=True):
+        assert not isinstance(parsed, DocumentError), parsed
+        doc, print_ = parsed
+        words = match_key(" ".join(doc.body))
+        expected = hashlib.sha256(words.encode("utf-8")).hexdigest()
+        assert print_ == expected == fingerprint(doc), path
 
 
 @pytest.mark.parametrize(
