@@ -142,21 +142,8 @@ def test_an_empty_body_is_signed_as_one_crlf(key_pair: dkim.KeyPair) -> None:
 def test_keygen_cli_writes_a_secret_key_and_prints_a_record_that_verifies(tmp_path: Path) -> None:
     for kind in ("rsa", "ed25519"):
         out = tmp_path / kind
-        r = CliRunner().invoke(
-            cli,
-            [
-                "dkim",
-                "keygen",
-                "--selector",
-                "s1",
-                "--domain",
-                DOMAIN,
-                "--out",
-                str(out),
-                "--type",
-                kind,
-            ],
-        )
+        keygen = ["dkim", "keygen", "--selector", "s1", "--domain", DOMAIN, "--out", str(out)]
+        r = CliRunner().invoke(cli, [*keygen, "--type", kind])
         assert r.exit_code == 0, r.output
         key = out / f"s1.{DOMAIN}.key"
         assert stat.S_IMODE(key.stat().st_mode) == 0o600
@@ -168,21 +155,7 @@ def test_keygen_cli_writes_a_secret_key_and_prints_a_record_that_verifies(tmp_pa
         assert (out / f"s1.{DOMAIN}.txt").read_text().strip() == line
         signed = dkim.Signer(dkim.load_key(key), "s1", DOMAIN).sign(message())
         assert dkimpy.verify(signed, dnsfunc=dns(record, f"s1._domainkey.{DOMAIN}."))
-        again = CliRunner().invoke(
-            cli,
-            [
-                "dkim",
-                "keygen",
-                "--selector",
-                "s1",
-                "--domain",
-                DOMAIN,
-                "--out",
-                str(out),
-                "--type",
-                kind,
-            ],
-        )
+        again = CliRunner().invoke(cli, [*keygen, "--type", kind])
         assert again.exit_code == 2 and "never overwritten" in again.output
         assert stat.S_IMODE(key.stat().st_mode) == 0o600
 
