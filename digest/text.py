@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import re
 import unicodedata
 
@@ -192,7 +191,6 @@ def match_key(text: str) -> str:
     return " ".join(words(text))
 
 
-@functools.lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A crude stem, enough to match 'threats' with 'threatening' and 'missiles' with 'missile'."""
     if word.endswith("'s"):
@@ -217,14 +215,3 @@ class _Stems(dict[str, str]):
 
 
 STEMS = _Stems()
-
-
-def content_stem(word: str) -> str:
-    return STEMS[word]
-
-
-def title_tokens(text: str | list[str]) -> list[str]:
-    """Content words of a text (or of its words()), stemmed, for matching headlines with
-    bodies."""
-    found = words(text) if isinstance(text, str) else text
-    return [s for s in map(STEMS.__getitem__, found) if s]

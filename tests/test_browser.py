@@ -25,17 +25,15 @@ from digest.web import create_app
 
 from .conftest import ROOT, SAMPLE_DAY
 from .smtp_server import SMTPTestServer
-from .test_send import SECRET
+from .test_send import SECRET, parse, text_of
 from .test_web import (
     PASSWORD,
     add_subscriber,
     compose_sample,
     link,
     one_click_url,
-    parse,
     send_real_digest,
     status_of,
-    text_body,
     web_config,
 )
 
@@ -198,7 +196,7 @@ def test_editor_signs_in_previews_and_sends_a_test_copy(page: Page, live: Live) 
     page.get_by_role("button", name="Send test copy").click()
     page.get_by_text("The test copy was sent.").wait_for()
     [got] = live.smtp.received_by("editor@example.com")
-    body = text_body(parse(got.data))
+    body = text_of(parse(got.data))
     assert "\nSpace\n=====\n" in body.replace("\r\n", "\n")
     assert live.store.find_send(SAMPLE_DAY) is None  # a test copy is not a send
 
@@ -212,7 +210,7 @@ def test_unsubscribe_link_from_a_real_message_unsubscribes(page: Page, live: Liv
     msg = off_the_loop(
         lambda: send_real_digest(live.store, live.cfg, live.smtp, "reader@example.com")
     )
-    url = link(text_body(msg), "u")
+    url = link(text_of(msg), "u")
     assert url.startswith(live.url)
     page.goto(url)
     assert status_of(live.store, "reader@example.com") == "active"  # the GET changed nothing
@@ -274,7 +272,7 @@ def test_subscribe_then_confirm_activates_exactly_one_subscriber(page: Page, liv
     confirmations = live.smtp.received_by("new.reader@example.com")
     assert len(confirmations) == 2
     assert status_of(live.store, "new.reader@example.com") == "pending"
-    page.goto(link(text_body(parse(confirmations[-1].data)), "confirm"))
+    page.goto(link(text_of(parse(confirmations[-1].data)), "confirm"))
     assert status_of(live.store, "new.reader@example.com") == "pending"
     page.get_by_role("button", name="Confirm my subscription").click()
     page.get_by_role("heading", name="You are subscribed").wait_for()

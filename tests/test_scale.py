@@ -28,6 +28,7 @@ from digest.subscribers import new_subscriber
 
 from .conftest import SAMPLE_DAY, SAMPLES, fresh_schema_url
 from .smtp_server import SMTPTestServer
+from .test_kill import digest_cli
 
 LEASE = dt.timedelta(seconds=0.5)
 
@@ -59,15 +60,6 @@ def machine_env(
         "DIGEST_INBOX": str(tmp_path / "no-inbox"),
         "DIGEST_LEASE_SECONDS": "2",
     }
-
-
-def digest_process(*args: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "digest", *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
 
 
 def message_ids(server: SMTPTestServer) -> dict[str, set[str | None]]:
@@ -183,7 +175,7 @@ def test_four_senders_one_killed_nobody_lost_or_repeated(
     store = Store(config.database_url)
     populate(store, config, n)
     procs = [
-        digest_process(
+        digest_cli(
             "send",
             "--date",
             SAMPLE_DAY,
@@ -218,7 +210,7 @@ def test_two_runs_started_at_once_make_one_send(
         [new_subscriber(f"r{i}@example.com", None, None, config.section_names) for i in range(200)]
     )
     procs = [
-        digest_process(
+        digest_cli(
             "run", "--date", SAMPLE_DAY, env=machine_env(config, smtp_server, tmp_path, f"m{i}")
         )
         for i in range(2)

@@ -5,8 +5,6 @@ the subscriber pages must honour."""
 from __future__ import annotations
 
 import dataclasses
-import email
-import email.policy
 import logging
 import re
 import warnings
@@ -33,7 +31,7 @@ from digest.web.security import EditorAuth, RateLimiter, RedactTokens
 
 from .conftest import SAMPLE_DAY, SAMPLES
 from .smtp_server import SMTPTestServer
-from .test_send import SECRET, smtp_config
+from .test_send import SECRET, parse, smtp_config, text_of
 
 with warnings.catch_warnings():
     # starlette now prefers httpx2; httpx (the dev extra) still works, so don't nag each run.
@@ -67,18 +65,6 @@ def add_subscriber(
     sub = store.find_subscriber(address)
     assert sub is not None
     return sub.id
-
-
-def parse(data: bytes) -> EmailMessage:
-    msg = email.message_from_bytes(data, policy=email.policy.default)
-    assert isinstance(msg, EmailMessage)
-    return msg
-
-
-def text_body(msg: EmailMessage) -> str:
-    part = msg.get_body(("plain",))
-    assert part is not None
-    return str(part.get_content())
 
 
 def send_real_digest(
@@ -340,7 +326,7 @@ def test_a_test_copy_goes_to_one_address_and_records_nothing(
     msg = parse(got.data)
     space = Variants(cfg, day).get(("Space",))
     assert space is not None
-    assert "\nSpace\n=====\n" in text_body(msg).replace("\r\n", "\n")
+    assert "\nSpace\n=====\n" in text_of(msg)
     assert store.find_send(SAMPLE_DAY) is None  # nothing recorded, the list untouched
     assert (
         client.post(
@@ -436,7 +422,7 @@ def test_get_shows_a_button_and_changes_nothing_the_post_unsubscribes(
 ) -> None:
     add_subscriber(store, cfg, "reader@example.com")
     msg = send_real_digest(store, cfg, smtp_server, "reader@example.com")
-    url = link(text_body(msg), "u")
+    url = link(text_of(msg), "u")
     page = client.get(path_of(url))
     assert page.status_code == 200 and f'action="{path_of(url)}"' in page.text
     assert status_of(store, "reader@example.com") == "active"
@@ -518,7 +504,7 @@ def _confirm_link(server: SMTPTestServer, address: str) -> str:
     [got] = server.received_by(address)
     msg = parse(got.data)
     assert msg["Subject"].startswith("Confirm your subscription")
-    return path_of(link(text_body(msg), "confirm"))
+    return path_of(link(text_of(msg), "confirm"))
 
 
 def test_subscribe_then_confirm_activates_one_subscriber(
@@ -567,7 +553,7 @@ def test_confirmation_goes_to_the_outbox_without_smtp(config: Config, store: Sto
     with TestClient(create_app(cfg, store), base_url=BASE) as c:
         assert c.post("/subscribe", data={"email": "a@example.com"}).status_code == 200
     [eml] = (cfg.outbox / "confirmations").glob("*.eml")
-    assert f"{BASE}/confirm/" in text_body(parse(eml.read_bytes()))
+    assert f"{BASE}/confirm/" in text_of(parse(eml.read_bytes()))
 
 
 def test_subscribe_is_rate_limited_per_client(
