@@ -38,9 +38,11 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, insert, text  # noqa: E402
 
-from digest import app, dkim  # noqa: E402
 from digest.compose import compose  # noqa: E402
 from digest.config import load_config  # noqa: E402
+from digest.deliver import dkim  # noqa: E402
+from digest.jobs import digests as digest_jobs  # noqa: E402
+from digest.jobs import ingest as ingest_jobs  # noqa: E402
 from digest.model import Document  # noqa: E402
 from digest.render import Links, Renderer  # noqa: E402
 from digest.store import Store  # noqa: E402
@@ -68,11 +70,14 @@ def free_port() -> int:
 
 
 def need(tool: str) -> str:
-    path = shutil.which(tool) or (f"/usr/sbin/{tool}" if Path(f"/usr/sbin/{tool}").exists()
-                                  else None)
+    path = shutil.which(tool) or (
+        f"/usr/sbin/{tool}" if Path(f"/usr/sbin/{tool}").exists() else None
+    )
     if not path:
-        sys.exit(f"{tool} not found: install Debian's postfix package "
-                 "(DEBIAN_FRONTEND=noninteractive apt-get install -y postfix)")
+        sys.exit(
+            f"{tool} not found: install Debian's postfix package "
+            "(DEBIAN_FRONTEND=noninteractive apt-get install -y postfix)"
+        )
     return path
 
 
@@ -127,24 +132,38 @@ def make_database(url: str, workdir: Path, n: int) -> int:
     """The sample day composed and n subscribers; returns the size of one message."""
     config = replace(load_config(env={}, cwd=workdir), database_url=url)
     store = Store(url)
-    app.ingest(store, [SAMPLES])
-    app.compose_day(store, config, DAY)
+    ingest_jobs.ingest(store, [SAMPLES])
+    digest_jobs.compose_day(store, config, DAY)
     # Subscribers are test input, not what is measured: bulk insert straight into the table.
     stamp = dt.datetime.now(dt.UTC)
     table = SubscriberRow.__table__  # type: ignore[attr-defined]
     with store.engine.begin() as conn:
         for start in range(0, n, 20_000):
-            conn.execute(insert(table), [
-                {"email": f"reader{i}@bench.example.com", "name": f"Reader {i}",
-                 "sections": None if CHOICES[i % 8] is None else str(CHOICES[i % 8]).split(";"),
-                 "status": "active", "hard_bounces": 0, "created_at": stamp, "updated_at": stamp}
-                for i in range(start, min(n, start + 20_000))
-            ])
+            conn.execute(
+                insert(table),
+                [
+                    {
+                        "email": f"reader{i}@bench.example.com",
+                        "name": f"Reader {i}",
+                        "sections": None
+                        if CHOICES[i % 8] is None
+                        else str(CHOICES[i % 8]).split(";"),
+                        "status": "active",
+                        "hard_bounces": 0,
+                        "created_at": stamp,
+                        "updated_at": stamp,
+                    }
+                    for i in range(start, min(n, start + 20_000))
+                ],
+            )
     store.close()
     one = subprocess.run(  # the size of one message, for smtp-source
         [sys.executable, "-m", "digest", "preview", "--date", DAY],
         env={**os.environ, "DIGEST_DATABASE_URL": url, "DIGEST_OUTBOX": str(workdir / "out")},
-        check=True, capture_output=True, text=True)
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return Path(one.stdout.split()[2]).stat().st_size
 
 
@@ -164,9 +183,25 @@ def run_digest_send(
     started = time.monotonic()
     with tempfile.TemporaryFile("w+") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "digest", "send", "--date", DAY, "--transport", "smtp",
-             "--concurrency", str(max(1, sessions // workers)), "--workers", str(workers)],
-            env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
+            [
+                sys.executable,
+                "-m",
+                "digest",
+                "send",
+                "--date",
+                DAY,
+                "--transport",
+                "smtp",
+                "--concurrency",
+                str(max(1, sessions // workers)),
+                "--workers",
+                str(workers),
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         # wait4 gives this process's own usage: its peak RSS, or that of a worker it forked,
         # and not that of the other commands the benchmark ran before it.
         _pid, status, usage = os.wait4(proc.pid, 0)
@@ -184,23 +219,47 @@ def run_digest_send(
 def run_smtp_source(port: int, n: int, size: int, sessions: int) -> float:
     started = time.monotonic()
     subprocess.run(
-        [need("smtp-source"), "-d", "-s", str(sessions), "-m", str(n), "-l", str(size),
-         "-f", "digest@bench.example.com", "-t", "reader@bench.example.com",
-         f"127.0.0.1:{port}"], check=True)
+        [
+            need("smtp-source"),
+            "-d",
+            "-s",
+            str(sessions),
+            "-m",
+            str(n),
+            "-l",
+            str(size),
+            "-f",
+            "digest@bench.example.com",
+            "-t",
+            "reader@bench.example.com",
+            f"127.0.0.1:{port}",
+        ],
+        check=True,
+    )
     return time.monotonic() - started
 
 
 def time_compose_render(stories: int = 50, headlines: int = 500) -> float:
     """Milliseconds to compose and render (HTML and text) a generated day (best of 5)."""
     config = load_config(env={})
-    base = [d for d in app.parse_paths([SAMPLES])[0]]
+    base = [d for d in ingest_jobs.parse_paths([SAMPLES])[0]]
     words = [h for d in base for g in d.headline_groups for h in g]
     docs = []
     for i in range(stories):
         src = base[i % len(base)]
         heads = tuple(f"{words[(i * 10 + j) % len(words)]} ({i}-{j})" for j in range(10))
-        docs.append(Document(DAY, f"{src.title} ({i})", "headline", src.source, None,
-                             tuple(f"{p} ({i})" for p in src.body), src.related_links, (heads,)))
+        docs.append(
+            Document(
+                DAY,
+                f"{src.title} ({i})",
+                "headline",
+                src.source,
+                None,
+                tuple(f"{p} ({i})" for p in src.body),
+                src.related_links,
+                (heads,),
+            )
+        )
     assert sum(len(d.headline_groups[0]) for d in docs) == headlines
     renderer = Renderer(config)
     links = Links("https://x/u/t", "https://x/p/t", "https://x/archive")
@@ -224,10 +283,11 @@ def time_ingest(workdir: Path, source: Path, n: int = 5000) -> float:
         text = texts[i % len(texts)]
         head, _, rest = text.partition("\n")
         (folder / f"doc{i:05d}.txt").write_text(
-            f"{head} Item {i} of the benchmark.\n{rest}", encoding="utf-8")
+            f"{head} Item {i} of the benchmark.\n{rest}", encoding="utf-8"
+        )
     store = Store(f"sqlite:///{workdir / f'ingest-{source.name}.db'}")
     started = time.perf_counter()
-    report = app.ingest(store, [folder])
+    report = ingest_jobs.ingest(store, [folder])
     seconds = time.perf_counter() - started
     assert report.stored + report.duplicates == n and not report.refused, report.summary
     return n / seconds
@@ -236,8 +296,11 @@ def time_ingest(workdir: Path, source: Path, n: int = 5000) -> float:
 def use_dkim(workdir: Path, kind: str) -> dkim.KeyPair:
     """A fresh key, and the settings that make every digest command sign with it."""
     pair = dkim.keygen("bench", "bench.example.com", workdir / "keys", kind)
-    os.environ.update(DIGEST_DKIM_KEY_FILE=str(pair.private), DIGEST_DKIM_SELECTOR="bench",
-                      DIGEST_DKIM_DOMAIN="bench.example.com")
+    os.environ.update(
+        DIGEST_DKIM_KEY_FILE=str(pair.private),
+        DIGEST_DKIM_SELECTOR="bench",
+        DIGEST_DKIM_DOMAIN="bench.example.com",
+    )
     return pair
 
 
@@ -257,15 +320,24 @@ def time_signing(pair: dkim.KeyPair, message: bytes, n: int = 200) -> tuple[floa
     if signer.algorithm == "rsa-sha256":
         theirs_key, algorithm = pair.private.read_bytes(), b"rsa-sha256"
     else:  # dkimpy wants the raw Ed25519 seed, base64
-        raw = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
-                                serialization.NoEncryption())
+        raw = key.private_bytes(
+            serialization.Encoding.Raw,
+            serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
+        )
         theirs_key, algorithm = base64.b64encode(raw), b"ed25519-sha256"
     headers = [h.encode() for h in dkim.SIGNED_HEADERS]
     m = max(5, n // 20)  # dkimpy is slow: fewer rounds
     started = time.perf_counter()
     for _ in range(m):
-        dkimpy.sign(message, b"bench", b"bench.example.com", theirs_key,
-                    include_headers=headers, signature_algorithm=algorithm)
+        dkimpy.sign(
+            message,
+            b"bench",
+            b"bench.example.com",
+            theirs_key,
+            include_headers=headers,
+            signature_algorithm=algorithm,
+        )
     return ours, (time.perf_counter() - started) / m * 1e6
 
 
@@ -273,13 +345,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--subscribers", type=int, default=100_000)
     parser.add_argument("--sessions", type=int, default=16, help="SMTP sessions for both")
-    parser.add_argument("--workers", type=int, default=2,
-                        help="sending processes; the sessions are shared among them")
-    parser.add_argument("--database-url", help="a PostgreSQL database to use (a fresh schema "
-                        "in it) instead of a fresh SQLite file")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="sending processes; the sessions are shared among them",
+    )
+    parser.add_argument(
+        "--database-url",
+        help="a PostgreSQL database to use (a fresh schema in it) instead of a fresh SQLite file",
+    )
     parser.add_argument("--skip-source", action="store_true", help="skip smtp-source")
-    parser.add_argument("--dkim", choices=["rsa", "ed25519"],
-                        help="sign every message with a fresh key of this type")
+    parser.add_argument(
+        "--dkim",
+        choices=["rsa", "ed25519"],
+        help="sign every message with a fresh key of this type",
+    )
     args = parser.parse_args()
     n = args.subscribers
     with tempfile.TemporaryDirectory(prefix="digest-bench-") as tmp:
@@ -288,8 +369,11 @@ def main() -> None:
         url, drop = fresh_database(workdir, args.database_url)
         pair = use_dkim(workdir, args.dkim) if args.dkim else None
         size = make_database(url, workdir, n)
-        signing = time_signing(pair, (workdir / "out" / DAY / "digest.eml").read_bytes()) \
-            if pair else None
+        signing = (
+            time_signing(pair, (workdir / "out" / DAY / "digest.eml").read_bytes())
+            if pair
+            else None
+        )
 
         sink = Sink(workdir)
         seconds, rss = run_digest_send(workdir, url, sink.port, args.sessions, args.workers)

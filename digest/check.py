@@ -19,9 +19,9 @@ from email.message import Message
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
+from .addresses import aligned, domain_of
 from .config import Config
-from .deliver.message import domain_of
-from .dkim import aligned, load_key, public_record
+from .deliver.dkim import load_key, public_record
 
 GMAIL_CLIP = 102_000  # bytes of HTML past which Gmail clips ("102 KB", counted conservatively)
 MAX_LINE = 998  # RFC 5322, without the CRLF

@@ -8,6 +8,7 @@ never reach a log.
 from __future__ import annotations
 
 import os
+import secrets
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -20,6 +21,7 @@ DEFAULTS_FILE = Path(__file__).with_name("default.toml")
 CONFIG_NAME = "digest.toml"
 TLS_MODES = ("none", "starttls", "tls")
 TRANSPORTS = ("smtp", "outbox")
+SECRET_FILE = ".digest-secret"  # the outbox demo's own link secret, beside the lock file
 
 
 @dataclass(frozen=True)
@@ -301,3 +303,24 @@ def _resolve_paths(config: Config, cwd: Path) -> Config:
         smtp_ca_file=absolute(config.smtp_ca_file) if config.smtp_ca_file else None,
         dkim_key_file=absolute(config.dkim_key_file) if config.dkim_key_file else None,
     )
+
+
+def secret_for(config: Config, transport: str) -> str:
+    """The HMAC key for link tokens. Required for real sends; the outbox demo makes one and
+    keeps it beside the lock file, so its links stay valid from run to run."""
+    if config.secret_key:
+        return config.secret_key
+    if transport != "outbox":
+        raise ConfigError(
+            "secret_key is not set (DIGEST_SECRET_KEY): it signs every unsubscribe link, "
+            "so digest will not send over SMTP without one"
+        )
+    path = config.lock_file.parent / SECRET_FILE
+    if path.is_file():
+        return path.read_text(encoding="ascii").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(key + "\n")
+    return key

@@ -1,10 +1,18 @@
-"""The one exception tree. The CLI catches DigestError once and prints its message as one line."""
+"""The one exception tree, in one place (as aiosmtplib and rss2email keep theirs).
+
+Everything digest raises on purpose is a DigestError; the CLI catches it once and prints its
+message as one line. Where an error is also a kind of built-in error, it inherits that too, so
+callers that know nothing of digest can still catch it (`except ValueError`).
+"""
 
 from __future__ import annotations
 
 
 class DigestError(Exception):
     """Root of every error digest raises on purpose."""
+
+
+# ---- input and settings -------------------------------------------------------------------
 
 
 class ConfigError(DigestError, ValueError):
@@ -22,6 +30,21 @@ class DocumentError(DigestError, ValueError):
         super().__init__(f"{where}: {reason}")
 
 
+class SubscriberError(DigestError, ValueError):
+    """A subscriber's address, name or sections are not acceptable."""
+
+
+class TokenError(DigestError, ValueError):
+    """A link token is malformed, altered, for another action, or expired."""
+
+
+class HeaderError(DigestError, ValueError):
+    """A header value would have injected another header (CR or LF inside it)."""
+
+
+# ---- composing and rendering --------------------------------------------------------------
+
+
 class ComposeError(DigestError):
     """A digest cannot be composed (for example, the day has no stories)."""
 
@@ -32,3 +55,73 @@ class RenderError(DigestError):
 
 class NotFoundError(DigestError, LookupError):
     """Something asked for by date or address does not exist."""
+
+
+# ---- the database and the run lock --------------------------------------------------------
+
+
+class SchemaError(DigestError):
+    """The database's schema is not the one this version of digest works with."""
+
+
+class LockedError(DigestError):
+    """Another run or send holds the lock."""
+
+
+# ---- delivery -----------------------------------------------------------------------------
+
+
+class DeliveryFailure(DigestError):
+    """A message was not accepted. `reply` is the server's answer or what went wrong."""
+
+    permanent = False
+
+    def __init__(self, reply: str) -> None:
+        self.reply = reply
+        super().__init__(reply)
+
+
+class TransientFailure(DeliveryFailure):
+    """Worth another try later: a 4xx reply, a dropped connection, a timeout."""
+
+
+class PermanentFailure(DeliveryFailure):
+    """Will not work however often it is tried: a 5xx reply to this recipient."""
+
+    permanent = True
+
+
+class TransportError(DigestError):
+    """The transport cannot work at all (say, the server refused our login): the run stops
+    and what was not sent stays queued."""
+
+
+# ---- the web side -------------------------------------------------------------------------
+
+
+class LoginRequired(DigestError):
+    """No valid editor session: the web app answers with a redirect to the login page."""
+
+    def __init__(self, next_path: str) -> None:
+        self.next_path = next_path
+        super().__init__(f"sign-in required for {next_path}")
+
+
+__all__ = [
+    "ComposeError",
+    "ConfigError",
+    "DeliveryFailure",
+    "DigestError",
+    "DocumentError",
+    "HeaderError",
+    "LockedError",
+    "LoginRequired",
+    "NotFoundError",
+    "PermanentFailure",
+    "RenderError",
+    "SchemaError",
+    "SubscriberError",
+    "TokenError",
+    "TransientFailure",
+    "TransportError",
+]

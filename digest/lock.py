@@ -12,11 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import DigestError
-
-
-class LockedError(DigestError):
-    """Another run or send holds the lock."""
+from .errors import LockedError
 
 
 @contextmanager

@@ -15,15 +15,11 @@ from pathlib import Path
 
 from email_validator import EmailNotValidError, validate_email
 
-from .errors import DigestError
+from .errors import SubscriberError
 
 # pending: waiting for double opt-in; paused: chose no digests for now, from the web page.
-STATES = ("active", "unsubscribed", "bounced", "pending", "paused")
+SUBSCRIBER_STATES = ("active", "unsubscribed", "bounced", "pending", "paused")
 MAX_NAME = 200
-
-
-class SubscriberError(DigestError, ValueError):
-    """A subscriber's address, name or sections are not acceptable."""
 
 
 @dataclass(frozen=True)
@@ -112,25 +108,8 @@ def read_csv(path: Path, known: Sequence[str]) -> CsvResult:
     return parse_csv(text, str(path), known)
 
 
-class _CountingLines:
-    """Lines for csv.reader, counting them, so a row is reported at the line it starts on."""
-
-    def __init__(self, text: str) -> None:
-        self._lines = iter(io.StringIO(text, newline=""))
-        self.consumed = 0
-
-    def __iter__(self) -> _CountingLines:
-        return self
-
-    def __next__(self) -> str:
-        line = next(self._lines)
-        self.consumed += 1
-        return line
-
-
 def parse_csv(text: str, origin: str, known: Sequence[str]) -> CsvResult:
-    lines = _CountingLines(text)
-    reader = csv.reader(lines)
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [h.strip().lower() for h in next(reader, [])]
     except csv.Error as exc:
@@ -140,7 +119,7 @@ def parse_csv(text: str, origin: str, known: Sequence[str]) -> CsvResult:
     result = CsvResult([], [])
     seen: dict[str, int] = {}
     while True:
-        line = lines.consumed + 1  # where the next row starts
+        line = reader.line_num + 1  # lines read so far, so where the next row starts
         try:
             row = next(reader)
         except StopIteration:

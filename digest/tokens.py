@@ -12,17 +12,13 @@ import hashlib
 import hmac
 import time
 
-from .errors import DigestError
+from .errors import TokenError
 
 # "bounce" tags the envelope sender (VERP), so a bounce names the subscriber it is about.
 ACTIONS = frozenset({"unsubscribe", "preferences", "confirm", "bounce"})
 _SIG_BYTES = 16  # 128 bits is ample for an HMAC tag and keeps links short
 # Length of a token that never expires, for ids below 2**32.
 TOKEN_LENGTH = 1 + 8 + 1 + 1 + 1 + 22
-
-
-class TokenError(DigestError, ValueError):
-    """A token is malformed, altered, for another action, or expired."""
 
 
 def _b64(data: bytes) -> str:

@@ -14,29 +14,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import atexit
 import collections
 import contextlib
-import email.parser
-import email.policy
 import os
-import shutil
 import signal
 import socket
 import ssl
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, AnyStr, Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import pytest
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+# The protocol and handler hooks, and the TLS certificate, live in their own modules; Received
+# is imported from here by the tests, so it stays importable under this module's name.
+from .smtp_session import Connection, Fault, Received, ignore_client_errors
+from .smtp_tls import client_context, server_context, tls_files
 
 TLSMode = Literal["none", "starttls", "tls"]
 
@@ -45,248 +43,13 @@ DATA_SIZE_LIMIT = 32 * 1024 * 1024
 _THREAD_TIMEOUT = 5.0
 
 
-@dataclass(frozen=True)
-class Received:
-    """One message as the server accepted it (after DATA's final 250)."""
-
-    mail_from: str
-    rcpt_tos: list[str]
-    data: bytes  # as on the wire (CRLF line ends), with SMTP dot-stuffing undone
-    message_id: str | None  # raw Message-ID header value, angle brackets kept
-    tls: bool = False  # the session was encrypted (STARTTLS or implicit TLS)
-    auth_user: str | None = None  # the login the session authenticated as, if any
-
-
-class _Fault:
-    """A fault that fires for `remaining` more attempts (None: every attempt)."""
-
-    def __init__(self, reply: str, remaining: int | None) -> None:
-        self.reply = reply
-        self.remaining = remaining
-
-    def fire(self) -> bool:
-        """Use up one attempt; False once the fault is spent."""
-        if self.remaining is None:
-            return True
-        if self.remaining <= 0:
-            return False
-        self.remaining -= 1
-        return True
-
-
-async def _forever() -> None:
-    """Block until cancelled; the connection's task is cancelled when it closes or at stop."""
-    await asyncio.get_running_loop().create_future()
-
-
-class _QuietSession(Session):
-    """Upstream's login_data property logs a deprecation warning on every successful AUTH
-    (aiosmtpd sets it itself); a plain attribute keeps the test log readable."""
-
-    login_data: Any = None
-
-
-def _ignore_client_errors(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-    """Clients that vanish mid-handshake are a test's business, not a server error to log;
-    nor is stop() cancelling a TLS handshake still in progress."""
-    if isinstance(context.get("exception"), (OSError, asyncio.CancelledError)):  # incl. SSLError
-        return
-    loop.default_exception_handler(context)
-
-
-class _Connection(SMTP):
-    """aiosmtpd's protocol (one per connection), with hooks the fault injection needs."""
-
-    def __init__(self, owner: SMTPTestServer, **kwargs: Any) -> None:
-        # Upstream keeps command_size_limits in a class-level dict that every new connection
-        # clear()s and every EHLO grows, so concurrent sessions corrupt each other's limits.
-        self.command_size_limits = collections.defaultdict(lambda: SMTP.command_size_limit)
-        super().__init__(_Handler(owner), **kwargs)
-        # Named without smtp_/auth_/handle_ prefixes: aiosmtpd treats those as commands/hooks.
-        self.owner = owner
-        self.close_after_reply = False
-
-    def _create_session(self) -> Session:
-        return _QuietSession(self.loop)
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        super().connection_made(transport)
-        self.owner._live.add(self)
-
-    def connection_lost(self, error: Exception | None) -> None:
-        self.owner._live.discard(self)
-        super().connection_lost(error)
-
-    async def push(self, status: AnyStr) -> None:
-        """Send a reply, unless the server hangs; close afterwards if a 421 asked for it."""
-        if self.owner._hang_all:
-            await _forever()
-        await super().push(status)
-        if self.close_after_reply and self.transport is not None:
-            self.transport.close()  # flushes the reply first, like a real server's 421
-
-    def drop(self) -> None:
-        """Abort the TCP connection at once (for TLS this aborts the socket underneath)."""
-        if isinstance(self.transport, asyncio.Transport):
-            self.transport.abort()
-
-
-class _Handler:
-    """aiosmtpd handler hooks: authorisation, fault injection and recording."""
-
-    def __init__(self, owner: SMTPTestServer) -> None:
-        self.owner = owner
-
-    async def handle_EHLO(
-        self,
-        server: _Connection,
-        session: Session,
-        envelope: Envelope,
-        hostname: str,
-        responses: list[str],
-    ) -> list[str]:
-        # With this hook present aiosmtpd no longer records the HELO name itself, and without
-        # it every later command gets "503 send HELO first".
-        session.host_name = hostname
-        if self.owner.auth is None:  # don't invite clients to log in where no login works
-            responses = [r for r in responses if not r[4:].upper().startswith("AUTH")]
-        return responses
-
-    async def handle_MAIL(
-        self,
-        server: _Connection,
-        session: Session,
-        envelope: Envelope,
-        address: str,
-        mail_options: list[str],
-    ) -> str:
-        if self.owner.auth is not None and not session.authenticated:
-            return "530 5.7.0 Authentication required"
-        # A hook that returns a status takes over: aiosmtpd no longer fills the envelope.
-        envelope.mail_from = address
-        envelope.mail_options.extend(mail_options)
-        return "250 OK"
-
-    async def handle_RCPT(
-        self,
-        server: _Connection,
-        session: Session,
-        envelope: Envelope,
-        address: str,
-        rcpt_options: list[str],
-    ) -> str:
-        owner, key = self.owner, address.lower()
-        with owner._lock:
-            owner._rcpt_attempts[key] += 1
-            hang = key in owner._hang
-            fault = owner._fail.get(key)
-            fires = fault is not None and fault.fire()
-        if hang:
-            await _forever()
-        if fires:
-            assert fault is not None
-            if fault.reply.startswith("421"):
-                server.close_after_reply = True
-            return fault.reply
-        envelope.rcpt_tos.append(address)
-        envelope.rcpt_options.extend(rcpt_options)
-        return "250 OK"
-
-    async def handle_DATA(self, server: _Connection, session: Session, envelope: Envelope) -> str:
-        owner = self.owner
-        with owner._lock:
-            faults = [owner._drop.get(r.lower()) for r in envelope.rcpt_tos]
-            fired = [f.fire() for f in faults if f is not None]  # spend every matching fault
-        if any(fired):
-            server.drop()
-            await _forever()
-        data = envelope.original_content or b""
-        transport = server.transport
-        auth = session.auth_data if session.authenticated else None
-        owner._record(
-            Received(
-                mail_from=envelope.mail_from or "",
-                rcpt_tos=list(envelope.rcpt_tos),
-                data=data,
-                message_id=_message_id(data),
-                tls=transport is not None and transport.get_extra_info("ssl_object") is not None,
-                auth_user=auth.login.decode() if isinstance(auth, LoginPassword) else None,
-            )
-        )
-        return "250 OK"
-
-
-def _message_id(data: bytes) -> str | None:
-    headers = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(data)
-    value = headers.get("Message-ID")
-    if value is None:
-        return None
-    return " ".join(str(value).split()) or None  # unfolded
-
-
-_cert_lock = threading.Lock()
-_cert_files: tuple[Path, Path] | None = None
-
-
-def self_signed_cert() -> tuple[Path, Path]:
-    """(cert, key) PEM files, made once per process with openssl, deleted at exit.
-
-    The certificate is its own CA and names localhost, 127.0.0.1 and ::1, so a client that
-    trusts it can verify hostnames too. Generated at runtime so no private key is committed.
-    """
-    global _cert_files
-    with _cert_lock:
-        if _cert_files is None:
-            folder = Path(tempfile.mkdtemp(prefix="smtp-test-cert-"))
-            atexit.register(shutil.rmtree, folder, ignore_errors=True)
-            cert, key = folder / "cert.pem", folder / "key.pem"
-            try:
-                subprocess.run(
-                    [
-                        "openssl",
-                        "req",
-                        "-x509",
-                        "-newkey",
-                        "ec",
-                        "-pkeyopt",
-                        "ec_paramgen_curve:prime256v1",
-                        "-nodes",
-                        "-keyout",
-                        str(key),
-                        "-out",
-                        str(cert),
-                        "-days",
-                        "7",
-                        "-subj",
-                        "/CN=localhost",
-                        "-addext",
-                        "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1",
-                        "-addext",
-                        "basicConstraints=critical,CA:TRUE",
-                        "-addext",
-                        "keyUsage=critical,digitalSignature,keyCertSign",
-                        "-addext",
-                        "extendedKeyUsage=serverAuth",
-                    ],
-                    check=True,
-                    capture_output=True,
-                    timeout=30,
-                )
-            except (OSError, subprocess.CalledProcessError) as exc:
-                detail = getattr(exc, "stderr", b"") or b""
-                raise RuntimeError(
-                    f"cannot make a test TLS certificate with openssl: {exc} {detail.decode()}"
-                ) from exc
-            _cert_files = (cert, key)
-        return _cert_files
-
-
 class SMTPTestServer:
     """An SMTP server on its own thread and event loop, recording messages and faking faults.
 
     ``tls``: "none"; "starttls" (offered, not required; AUTH is then only offered after
     STARTTLS, as on real servers); "tls" (implicit, like port 465). The certificate is
-    self-signed: verify with ``ssl_context_for_clients()`` or turn verification off.
+    issued by a throwaway test CA (``cert_path``): verify with ``ssl_context_for_clients()``
+    or turn verification off.
     ``auth=(user, password)``: AUTH PLAIN/LOGIN with exactly those credentials, MAIL FROM
     refused with 530 until then. ``port`` 0 picks a free port. ``record_dir`` also writes each
     message there as ``<n>.eml`` (n from 1, atomically), before the final 250 is sent.
@@ -313,11 +76,11 @@ class SMTPTestServer:
         self._messages: list[Received] = []
         self._rcpt_attempts: collections.Counter[str] = collections.Counter()
         self._connections = 0
-        self._fail: dict[str, _Fault] = {}
-        self._drop: dict[str, _Fault] = {}
+        self._fail: dict[str, Fault] = {}
+        self._drop: dict[str, Fault] = {}
         self._hang: set[str] = set()
         self._hang_all = False
-        self._live: set[_Connection] = set()  # open sessions; touched only on the loop thread
+        self._live: set[Connection] = set()  # open sessions; touched only on the loop thread
         self._lifecycle = threading.RLock()  # start/stop
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -345,10 +108,10 @@ class SMTPTestServer:
         ready = threading.Event()
         failure: list[BaseException] = []
 
-        def factory() -> _Connection:
+        def factory() -> Connection:
             with self._lock:
                 self._connections += 1
-            return _Connection(
+            return Connection(
                 self,
                 loop=loop,
                 hostname="smtp.test",  # else aiosmtpd calls socket.getfqdn(): DNS, per session
@@ -366,7 +129,7 @@ class SMTPTestServer:
 
         def run() -> None:
             asyncio.set_event_loop(loop)
-            loop.set_exception_handler(_ignore_client_errors)
+            loop.set_exception_handler(ignore_client_errors)
             try:
                 server = loop.run_until_complete(
                     loop.create_server(
@@ -441,18 +204,16 @@ class SMTPTestServer:
 
     @property
     def cert_path(self) -> Path:
-        """PEM certificate the server presents; also the CA file to trust it."""
-        return self_signed_cert()[0]
+        """PEM certificate of the CA that signed the server's certificate: the CA file to
+        trust it (e.g. ``smtp_ca_file``)."""
+        return tls_files().ca
 
     def ssl_context_for_clients(self) -> ssl.SSLContext:
         """A client context that trusts this server's certificate (full verification on)."""
-        return ssl.create_default_context(cafile=str(self.cert_path))
+        return client_context()
 
     def _server_ssl_context(self) -> ssl.SSLContext:
-        cert, key = self_signed_cert()
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(cert, key)
-        return context
+        return server_context()
 
     def _authenticate(
         self,
@@ -523,13 +284,13 @@ class SMTPTestServer:
         if not (code.isdigit() and code[0] in "45" and reply[3:4] in ("", " ")):
             raise ValueError(f"reply must be a 4xx/5xx SMTP reply like '451 4.3.0 ...': {reply!r}")
         with self._lock:
-            self._fail[address.lower()] = _Fault(reply, times)
+            self._fail[address.lower()] = Fault(reply, times)
 
     def drop_in_data(self, address: str, times: int | None = 1) -> None:
         """For a message to `address`, read all of DATA then drop the connection unanswered
         (nothing is recorded), for the next `times` messages (None: always)."""
         with self._lock:
-            self._drop[address.lower()] = _Fault("", times)
+            self._drop[address.lower()] = Fault("", times)
 
     def hang(self, address: str | None = None) -> None:
         """Never answer RCPT TO for `address`; with None, never answer anything any more

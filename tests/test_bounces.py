@@ -11,14 +11,16 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
 
-from digest import sending
-from digest.bounces import parse_report, process, read_mailbox, return_path_for
+from digest.bounces import parse_report, read_mailbox
 from digest.cli import cli
 from digest.config import Config
-from digest.errors import ConfigError
+from digest.deliver.envelope import return_path_for
+from digest.errors import ConfigError, TokenError
+from digest.jobs import sending
+from digest.jobs.bounces import process
 from digest.model import Digest
 from digest.store import Store
-from digest.tokens import TokenError, make_token, read_token
+from digest.tokens import make_token, read_token
 
 from .conftest import FIXTURES, SAMPLE_DAY
 from .smtp_server import SMTPTestServer

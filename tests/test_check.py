@@ -15,12 +15,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from digest import app, dkim
 from digest.check import Finding, check_message, parse_spamassassin, spamassassin
 from digest.cli import cli
 from digest.compose import compose
 from digest.config import Config, load_config
+from digest.deliver import dkim
 from digest.deliver.variants import Variants
+from digest.jobs import digests as digest_jobs
+from digest.jobs import ingest as ingest_jobs
 from digest.model import Digest
 from digest.store import Store
 
@@ -183,7 +185,7 @@ def test_the_sample_digest_has_no_error(
     config: Config,
     day: Digest,  # noqa: F811
 ) -> None:
-    data = app.preview(store, config, day.date).eml.read_bytes()
+    data = digest_jobs.preview(store, config, day.date).eml.read_bytes()
     found = check_message(data, config, spam=False)
     assert [f for f in found if f.level == "error"] == []
     # The demo's base_url is http://localhost:8000: warned about, not an error.
@@ -235,12 +237,12 @@ def test_the_sample_digest_scores_at_most_half_a_point(tmp_path: Path) -> None:
     https = dataclasses.replace(
         demo, base_url=f"https://{DOMAIN}", from_addr=f"Defence & Space Daily <digest@{DOMAIN}>"
     )
-    documents, _ = app.parse_paths([SAMPLES])
+    documents, _ = ingest_jobs.parse_paths([SAMPLES])
     for cfg in (demo, https):  # the demo's config, and a real one
         sample = compose(SAMPLE_DAY, documents, cfg)
         template = Variants(cfg, sample).get(None)
         assert template is not None
-        result = spamassassin(template.build(app.PREVIEW_RECIPIENT))
+        result = spamassassin(template.build(digest_jobs.PREVIEW_RECIPIENT))
         assert result is not None, "spamassassin printed no report"
         fired = ", ".join(f"{name} {points}" for name, points, _ in result.rules)
         assert result.score <= 0.5, f"score {result.score}: {fired}"

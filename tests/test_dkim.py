@@ -15,11 +15,14 @@ import dkim as dkimpy  # type: ignore[import-untyped]
 import pytest
 from click.testing import CliRunner
 
-from digest import app, dkim
+from digest.addresses import aligned, org_domain
 from digest.cli import cli
 from digest.config import Config
+from digest.deliver import dkim
+from digest.deliver.envelope import alignment_warning
 from digest.deliver.message import MessageTemplate, Recipient
 from digest.errors import ConfigError
+from digest.jobs import digests as digest_jobs
 from digest.model import Digest
 from digest.store import Store
 
@@ -214,21 +217,21 @@ def test_sent_messages_and_the_preview_are_signed_alike_and_verify(
     assert len(sent) == 2
     for data in sent:
         assert verifies(data, key_pair.record)
-    preview = app.preview(store, cfg, day.date).eml.read_bytes()
+    preview = digest_jobs.preview(store, cfg, day.date).eml.read_bytes()
     assert verifies(preview, key_pair.record)
     same = ("a", "c", "d", "s", "h")
     assert {k: tags(preview)[k] for k in same} == {k: tags(sent[0])[k] for k in same}
 
 
 def test_unsigned_without_a_key(store: Store, config: Config, day: Digest) -> None:  # noqa: F811
-    assert b"DKIM-Signature" not in app.preview(store, config, day.date).eml.read_bytes()
+    assert b"DKIM-Signature" not in digest_jobs.preview(store, config, day.date).eml.read_bytes()
 
 
 def test_alignment_warning(config: Config, key_pair: dkim.KeyPair) -> None:
     base = dataclasses.replace(config, from_addr=f"Daily <digest@{DOMAIN}>")
-    assert dkim.alignment_warning(base) is None
+    assert alignment_warning(base) is None
     assert (
-        dkim.alignment_warning(
+        alignment_warning(
             dataclasses.replace(
                 base, return_path="b@mail.example.org", bounce_address="x@example.org"
             )
@@ -236,13 +239,25 @@ def test_alignment_warning(config: Config, key_pair: dkim.KeyPair) -> None:
         is None
     )
     other = dataclasses.replace(base, return_path="bounces@esp.example.net")
-    warning = dkim.alignment_warning(other)
+    warning = alignment_warning(other)
     assert warning and "\n" not in warning
     assert "Return-Path esp.example.net" in warning and f"From {DOMAIN}" in warning
     signed = dataclasses.replace(dkim_config(base, key_pair), dkim_domain="other.example")
-    assert "DKIM other.example" in (dkim.alignment_warning(signed) or "")
-    assert dkim.aligned("news.example.co.uk", "bounce.example.co.uk")
-    assert not dkim.aligned("example.co.uk", "other.co.uk")
+    assert "DKIM other.example" in (alignment_warning(signed) or "")
+    assert aligned("news.example.co.uk", "bounce.example.co.uk")
+    assert not aligned("example.co.uk", "other.co.uk")
+
+
+def test_organizational_domains_come_from_the_public_suffix_list() -> None:
+    """Counting labels got these wrong; the Public Suffix List (shipped in a package, never
+    downloaded) gets them right, as DMARC receivers do."""
+    assert org_domain("bounces.ibm.fr") == "ibm.fr"
+    assert aligned("bounces.ibm.fr", "ibm.fr")  # the old guess said no: fr's "ibm" is short
+    assert aligned("mail.example.com.au", "example.com.au")
+    assert not aligned("ana.github.io", "bob.github.io")  # a private suffix: two owners
+    assert not aligned("example.co.uk", "example.org.uk")
+    assert org_domain("News.Example.ORG.") == "example.org"
+    assert org_domain("localhost") == "localhost"  # no public suffix: itself
 
 
 def test_send_and_run_warn_at_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

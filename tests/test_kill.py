@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from digest import app
 from digest.config import Config
+from digest.jobs import digests as digest_jobs
+from digest.jobs import ingest as ingest_jobs
 from digest.store import Store
 from digest.subscribers import new_subscriber
 
@@ -50,8 +51,8 @@ def test_killed_send_resumes_without_loss_or_new_message_ids(
     options: list[str],
     max_repeats: int,
 ) -> None:
-    app.ingest(store, [SAMPLES])
-    app.compose_day(store, config, SAMPLE_DAY)
+    ingest_jobs.ingest(store, [SAMPLES])
+    digest_jobs.compose_day(store, config, SAMPLE_DAY)
     choices = [None, "Space", "Nuclear;War report", "Missile defense"]
     store.upsert_subscribers(
         [

@@ -10,10 +10,10 @@ import pytest
 from digest.deliver.message import (
     PREFERENCES_TOKEN,
     UNSUBSCRIBE_TOKEN,
-    HeaderError,
     MessageTemplate,
     Recipient,
 )
+from digest.errors import HeaderError
 
 
 def template(**changes: str) -> MessageTemplate:

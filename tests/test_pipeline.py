@@ -7,8 +7,9 @@ import email.policy
 import shutil
 from pathlib import Path
 
-from digest import app
 from digest.config import Config
+from digest.jobs import digests as digest_jobs
+from digest.jobs import ingest as ingest_jobs
 from digest.store import Store
 
 from .conftest import SAMPLE_DAY, SAMPLES
@@ -18,10 +19,10 @@ GMAIL_CLIP = 102 * 1024
 
 
 def test_sample_day_golden_html_and_text(store: Store, config: Config) -> None:
-    report = app.ingest(store, [SAMPLES])
+    report = ingest_jobs.ingest(store, [SAMPLES])
     assert (report.stored, report.duplicates, report.refused) == (17, 1, [])
-    app.compose_day(store, config, SAMPLE_DAY)
-    files = app.preview(store, config, SAMPLE_DAY)
+    digest_jobs.compose_day(store, config, SAMPLE_DAY)
+    files = digest_jobs.preview(store, config, SAMPLE_DAY)
     html = files.html.read_text(encoding="utf-8")
     assert_golden("sample_day.html", html)
     assert_golden("sample_day.txt", files.text.read_text(encoding="utf-8"))
@@ -29,9 +30,9 @@ def test_sample_day_golden_html_and_text(store: Store, config: Config) -> None:
 
 
 def test_preview_eml_is_the_full_message(store: Store, config: Config) -> None:
-    app.ingest(store, [SAMPLES])
-    digest = app.compose_day(store, config, SAMPLE_DAY)
-    files = app.preview(store, config, SAMPLE_DAY)
+    ingest_jobs.ingest(store, [SAMPLES])
+    digest = digest_jobs.compose_day(store, config, SAMPLE_DAY)
+    files = digest_jobs.preview(store, config, SAMPLE_DAY)
     raw = files.eml.read_bytes()
     assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
     msg = email.message_from_bytes(raw, policy=email.policy.default)
@@ -57,9 +58,9 @@ def test_document_text_is_escaped_in_html_and_intact_in_text(
         "Q&A: why <b>bold</b> rockets & <script>alert(2)</script> fly\n",
         encoding="utf-8",
     )
-    assert app.ingest(store, [doc]).stored == 1
-    app.compose_day(store, config, "2026-01-02")
-    files = app.preview(store, config, "2026-01-02")
+    assert ingest_jobs.ingest(store, [doc]).stored == 1
+    digest_jobs.compose_day(store, config, "2026-01-02")
+    files = digest_jobs.preview(store, config, "2026-01-02")
     html = files.html.read_text(encoding="utf-8")
     text = files.text.read_text(encoding="utf-8")
     assert "<script>" not in html and "<b>bold</b>" not in html
@@ -81,9 +82,9 @@ def test_a_day_too_big_for_gmail_is_capped(store: Store, config: Config, tmp_pat
             f"Related Links\n|\n{heads}\n",
             encoding="utf-8",
         )
-    assert app.ingest(store, [folder]).stored == 50
-    app.compose_day(store, config, "2026-02-03")
-    files = app.preview(store, config, "2026-02-03")
+    assert ingest_jobs.ingest(store, [folder]).stored == 50
+    digest_jobs.compose_day(store, config, "2026-02-03")
+    files = digest_jobs.preview(store, config, "2026-02-03")
     html = files.html.read_text(encoding="utf-8")
     assert len(html.encode("utf-8")) <= config.html_max_bytes
     assert "more headlines in the archive" in html
@@ -95,8 +96,8 @@ def test_ingest_twice_stores_once_and_syndicated_copy_is_one_story(
 ) -> None:
     copy = tmp_path / "again"
     shutil.copytree(SAMPLES, copy)
-    first = app.ingest(store, [SAMPLES])
-    second = app.ingest(store, [SAMPLES, copy])
+    first = ingest_jobs.ingest(store, [SAMPLES])
+    second = ingest_jobs.ingest(store, [SAMPLES, copy])
     assert first.stored == 17
     assert (second.stored, second.duplicates) == (0, 36)
     assert len(store.documents_for(SAMPLE_DAY)) == 17

@@ -18,12 +18,14 @@ from alembic import command
 from click.testing import CliRunner
 from sqlalchemy import create_engine, event, inspect, text
 
-from digest import app
 from digest.cli import cli
 from digest.config import Config
+from digest.errors import SchemaError
+from digest.jobs import digests as digest_jobs
+from digest.jobs import ingest as ingest_jobs
 from digest.store import Store
-from digest.store.delivery import Outcome
-from digest.store.migrate import SchemaError, _config, head
+from digest.store.delivery import DeliveryOutcome
+from digest.store.migrate import _config, head
 from digest.subscribers import new_subscriber
 
 from .conftest import SAMPLE_DAY, SAMPLES, fresh_schema_url
@@ -34,8 +36,8 @@ LEASE = dt.timedelta(seconds=0.5)
 
 
 def populate(store: Store, config: Config, n: int) -> None:
-    app.ingest(store, [SAMPLES])
-    app.compose_day(store, config, SAMPLE_DAY)
+    ingest_jobs.ingest(store, [SAMPLES])
+    digest_jobs.compose_day(store, config, SAMPLE_DAY)
     choices = [None, "Space", "Nuclear;War report", "Missile defense"]
     store.upsert_subscribers(
         [
@@ -90,7 +92,7 @@ def test_outcome_batches_of_every_length_reuse_a_few_statements(
         batch = claims[done : done + size]
         store.record(
             [
-                Outcome(
+                DeliveryOutcome(
                     c.delivery_id,
                     c.subscriber.id,
                     "failed" if c.subscriber.id % 3 == 0 else "sent",
@@ -205,7 +207,7 @@ def test_two_runs_started_at_once_make_one_send(
     tmp_path: Path, smtp_server: SMTPTestServer, config: Config
 ) -> None:
     store = Store(config.database_url)
-    app.ingest(store, [SAMPLES])  # stories, but no digest yet: both runs try to compose
+    ingest_jobs.ingest(store, [SAMPLES])  # stories, but no digest yet: both runs try to compose
     store.upsert_subscribers(
         [new_subscriber(f"r{i}@example.com", None, None, config.section_names) for i in range(200)]
     )

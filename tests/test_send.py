@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from digest import app, sending
 from digest.config import Config
-from digest.errors import ConfigError
-from digest.lock import LockedError, run_lock
+from digest.errors import ConfigError, LockedError
+from digest.jobs import digests as digest_jobs
+from digest.jobs import ingest as ingest_jobs
+from digest.jobs import sending
+from digest.lock import run_lock
 from digest.model import Digest
 from digest.store import Store
 from digest.subscribers import new_subscriber
@@ -41,8 +43,8 @@ def smtp_config(config: Config, server: SMTPTestServer, **changes: object) -> Co
 
 @pytest.fixture
 def day(store: Store, config: Config) -> Digest:
-    app.ingest(store, [SAMPLES])
-    return app.compose_day(store, config, SAMPLE_DAY)
+    ingest_jobs.ingest(store, [SAMPLES])
+    return digest_jobs.compose_day(store, config, SAMPLE_DAY)
 
 
 def subscribe(store: Store, config: Config, *rows: tuple[str, str | None, str | None]) -> None:

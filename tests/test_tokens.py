@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from digest.tokens import TokenError, make_token, read_token
+from digest.errors import TokenError
+from digest.tokens import make_token, read_token
 
 SECRET = "k" * 32
 

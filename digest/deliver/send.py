@@ -16,16 +16,13 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..bounces import return_path_for
-from ..config import Config
-from ..dkim import load_signer, sign_message
 from ..model import Digest, Subscriber
 from ..store import Store
-from ..store.delivery import Claim, Outcome, SendCounts
+from ..store.delivery import Claim, DeliveryOutcome, SendCounts
 from ..tokens import make_token
 from .message import MessageTemplate, Recipient, message_id
+from .outgoing import Outgoing
 from .transport import DeliveryFailure, Envelope, Transport, TransportError
-from .variants import Variants
 
 # Seconds between writes of outcomes: what a crash can lose (and so repeat, with the same
 # Message-ID) is at most this long a stretch of sending.
@@ -79,9 +76,9 @@ class _Job:
     message_id: str
 
 
-def _released(claim: Claim) -> Outcome:
+def _released(claim: Claim) -> DeliveryOutcome:
     """A claim handed back unsent (the run is stopping): queued again, no attempt counted."""
-    return Outcome(claim.delivery_id, claim.subscriber.id, "queued", None, None, 0)
+    return DeliveryOutcome(claim.delivery_id, claim.subscriber.id, "queued", None, None, 0)
 
 
 def recipient_for(sub: Subscriber, secret: str) -> Recipient:
@@ -117,26 +114,23 @@ class Sender:
     def __init__(
         self,
         store: Store,
-        config: Config,
+        outgoing: Outgoing,
         digest: Digest,
-        transport: Callable[[], Transport],
-        secret: str,
         options: SendOptions,
         progress: Callable[[int], None] | None = None,
     ) -> None:
         self.store = store
-        self.config = config
+        self.outgoing = outgoing
+        self.config = config = outgoing.config
         self.digest = digest
-        self.make_transport = transport
         self.transport: Transport | None = None
-        self.secret = secret
+        self.secret = outgoing.secret
         self.options = options
         self.progress = progress
-        self.variants = Variants(config, digest)
-        self.sender = return_path_for(config, secret)  # envelope sender per subscriber
-        self.signer = load_signer(config)  # the DKIM key, loaded once
+        self.variants = outgoing.variants(digest)
+        self.sender = outgoing.sender_for()  # envelope sender per subscriber
         self.limit = _RateLimit(options.rate)
-        self.pending: list[Outcome] = []
+        self.pending: list[DeliveryOutcome] = []
         self.counter: Counter[str] = Counter()
         self.failures_in_a_row = 0
         self.abort: str | None = None
@@ -178,7 +172,7 @@ class Sender:
 
     async def work(self, send_id: int) -> None:
         """Send queued deliveries until none is left (or the run must stop)."""
-        self.transport = self.make_transport()
+        self.transport = self.outgoing.transport(self.digest.date, self.options.concurrency)
         queue: asyncio.Queue[_Job | None] = asyncio.Queue(maxsize=self.options.batch * 2)
         workers = [asyncio.create_task(self._work(queue)) for _ in range(self.options.concurrency)]
         flusher = asyncio.create_task(self._flush_periodically(send_id))
@@ -224,7 +218,7 @@ class Sender:
         sub = claim.subscriber
         if sub.status != "active":
             self._done(
-                Outcome(
+                DeliveryOutcome(
                     claim.delivery_id, sub.id, "skipped", f"subscriber is {sub.status}", None, 0
                 )
             )
@@ -232,7 +226,7 @@ class Sender:
         template = self.variants.get(sub.sections)
         if template is None:
             self._done(
-                Outcome(
+                DeliveryOutcome(
                     claim.delivery_id,
                     sub.id,
                     "skipped",
@@ -253,16 +247,9 @@ class Sender:
                 continue
             self._done(await self._attempt(job))
 
-    async def _attempt(self, job: _Job) -> Outcome:
+    async def _attempt(self, job: _Job) -> DeliveryOutcome:
         sub = job.claim.subscriber
-        recipient = Recipient(
-            subscriber_id=sub.id,
-            email=sub.email,
-            name=sub.name,
-            unsubscribe_token=make_token(self.secret, "unsubscribe", sub.id),
-            preferences_token=make_token(self.secret, "preferences", sub.id),
-        )
-        data = sign_message(self.signer, job.template.build(recipient))
+        data = self.outgoing.sign(job.template.build(recipient_for(sub, self.secret)))
         attempts = 0
         while True:
             attempts += 1
@@ -286,13 +273,15 @@ class Sender:
                     continue
                 else:
                     state = "deferred"
-                return Outcome(
+                return DeliveryOutcome(
                     job.claim.delivery_id, sub.id, state, failure.reply, job.message_id, attempts
                 )
             self.failures_in_a_row = 0
-            return Outcome(job.claim.delivery_id, sub.id, "sent", reply, job.message_id, attempts)
+            return DeliveryOutcome(
+                job.claim.delivery_id, sub.id, "sent", reply, job.message_id, attempts
+            )
 
-    def _done(self, outcome: Outcome) -> None:
+    def _done(self, outcome: DeliveryOutcome) -> None:
         self.pending.append(outcome)
         if outcome.state != "queued":
             self.counter[outcome.state] += 1

@@ -1,11 +1,15 @@
-"""The transport interface: what delivery needs from SMTP, an outbox folder or a test double."""
+"""The transport interface: what delivery needs from SMTP, an outbox folder or a test double.
+
+The failures a transport raises live in errors.py with the rest; they are re-exported here
+because every transport needs them.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..errors import DigestError
+from ..errors import DeliveryFailure, PermanentFailure, TransientFailure, TransportError
 
 
 @dataclass(frozen=True)
@@ -13,31 +17,6 @@ class Envelope:
     sender: str  # MAIL FROM
     recipient: str  # RCPT TO
     subscriber_id: int
-
-
-class DeliveryFailure(DigestError):
-    """A message was not accepted. `reply` is the server's answer or what went wrong."""
-
-    permanent = False
-
-    def __init__(self, reply: str) -> None:
-        self.reply = reply
-        super().__init__(reply)
-
-
-class TransientFailure(DeliveryFailure):
-    """Worth another try later: a 4xx reply, a dropped connection, a timeout."""
-
-
-class PermanentFailure(DeliveryFailure):
-    """Will not work however often it is tried: a 5xx reply to this recipient."""
-
-    permanent = True
-
-
-class TransportError(DigestError):
-    """The transport cannot work at all (say, the server refused our login): the run stops
-    and what was not sent stays queued."""
 
 
 class Transport(Protocol):
@@ -49,3 +28,13 @@ class Transport(Protocol):
     async def deliver(self, envelope: Envelope, message: bytes) -> str: ...
 
     async def close(self) -> None: ...
+
+
+__all__ = [
+    "DeliveryFailure",
+    "Envelope",
+    "PermanentFailure",
+    "TransientFailure",
+    "Transport",
+    "TransportError",
+]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from ..addresses import domain_of
 from ..compose import subject_line
 from ..config import Config
 from ..model import Digest
 from ..render import Links, Renderer
-from .message import PREFERENCES_TOKEN, UNSUBSCRIBE_TOKEN, MessageTemplate, domain_of
+from .message import PREFERENCES_TOKEN, UNSUBSCRIBE_TOKEN, MessageTemplate
 
 SectionChoice = tuple[str, ...] | None  # None: every section
 

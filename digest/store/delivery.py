@@ -41,7 +41,7 @@ def worker_alive(worker: str) -> bool:
     return True
 
 
-STATES = ("queued", "sent", "failed", "deferred", "skipped")
+DELIVERY_STATES = ("queued", "sent", "failed", "deferred", "skipped")
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class SendCounts:
     skipped: int = 0
 
     def as_dict(self) -> dict[str, int]:
-        return {s: getattr(self, s) for s in STATES}
+        return {s: getattr(self, s) for s in DELIVERY_STATES}
 
     @property
     def total(self) -> int:
@@ -68,7 +68,7 @@ class Claim:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class DeliveryOutcome:
     """What one delivery attempt came to."""
 
     delivery_id: int
@@ -239,7 +239,7 @@ class DeliveryStore(BaseStore):
                 found.update((r.id, as_subscriber(r)) for r in rows if r.id is not None)
             return found
 
-    def record(self, outcomes: Sequence[Outcome], bounce_limit: int, worker: str) -> None:
+    def record(self, outcomes: Sequence[DeliveryOutcome], bounce_limit: int, worker: str) -> None:
         """Write a batch of outcomes in one transaction, with the subscribers' bounce counts."""
         if not outcomes:
             return
@@ -311,7 +311,7 @@ class DeliveryStore(BaseStore):
             ).all()
         by_state = dict(rows)
         by_state["queued"] = by_state.get("queued", 0) + by_state.pop("sending", 0)
-        return SendCounts(**{k: by_state.get(k, 0) for k in STATES})
+        return SendCounts(**{k: by_state.get(k, 0) for k in DELIVERY_STATES})
 
     def finish_send(self, send_id: int) -> None:
         with self.errors(), self.session() as s:

@@ -20,15 +20,11 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.engine import Engine
 
-from ..errors import DigestError
+from ..errors import SchemaError
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 FIRST = "0001"
 _PG_LOCK_KEY = 0x64696765  # "dige": one advisory lock for all digest migrations
-
-
-class SchemaError(DigestError):
-    """The database's schema is not the one this version of digest works with."""
 
 
 def _config(conn: Connection | None = None) -> AlembicConfig:

@@ -1,17 +1,15 @@
-"""Stories, ingested files and composed digests."""
+"""Stories and the files they were ingested from."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection
 from sqlmodel import col, func, select
 
-from ..errors import NotFoundError
-from ..model import Digest, Document
+from ..model import Document
 from .base import BaseStore, insert_new
-from .tables import DigestRow, FileRow, StoryRow, now
+from .tables import FileRow, StoryRow, now
 
 CHUNK = 500  # values per IN (...) list
 
@@ -93,30 +91,3 @@ class StoryStore(BaseStore):
                 .order_by(col(StoryRow.date).desc())
             )
             return [(d, n) for d, n in rows]
-
-    def save_digest(self, digest: Digest) -> None:
-        """Store the day's digest, replacing an older one (an upsert: when two machines
-        compose the same day at once, both composed the same stories)."""
-        values = {
-            "date": digest.date,
-            "subject": digest.subject,
-            "preheader": digest.preheader,
-            "data": json.dumps(digest.to_json(), ensure_ascii=False),
-            "composed_at": now(),
-        }
-        with self.errors(), self.engine.begin() as conn:
-            conn.execute(insert_new(self.engine, DigestRow), [values])
-            conn.execute(
-                update(DigestRow).where(col(DigestRow.date) == digest.date).values(**values)
-            )
-
-    def get_digest(self, date: str) -> Digest:
-        with self.errors(), self.session() as s:
-            row = s.get(DigestRow, date)
-        if row is None:
-            raise NotFoundError(f"no digest for {date}: run 'digest compose --date {date}' first")
-        return Digest.from_json(json.loads(row.data))
-
-    def has_digest(self, date: str) -> bool:
-        with self.errors(), self.session() as s:
-            return s.get(DigestRow, date) is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, select
 
 from ..model import Subscriber
@@ -131,3 +132,30 @@ class SubscriberStore(BaseStore):
 
     def list_subscribers(self, status: str | None = None) -> list[Subscriber]:
         return list(self.iter_subscribers(status))
+
+    def add_pending(self, new: NewSubscriber) -> int:
+        """The id of the subscriber with this address, adding it as `pending` if there is
+        none. An existing subscriber is left exactly as it is: a stranger's form must not
+        change anyone's name, sections or state."""
+        with self.errors(), self.session() as s:
+            found = s.exec(select(SubscriberRow.id).where(SubscriberRow.email == new.email))
+            existing = found.first()
+            if existing is not None:
+                return existing
+            row = SubscriberRow(
+                email=new.email,
+                name=new.name,
+                sections=list(new.sections) if new.sections else None,
+                status="pending",
+            )
+            s.add(row)
+            try:
+                s.commit()
+            except IntegrityError:  # the same address in a request at the same moment
+                s.rollback()
+                winner = s.exec(select(SubscriberRow.id).where(SubscriberRow.email == new.email))
+                won = winner.one()
+                assert won is not None
+                return won
+            assert row.id is not None
+            return row.id

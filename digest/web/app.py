@@ -14,9 +14,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..config import Config
-from ..errors import DigestError, NotFoundError
-from ..sending import secret_for
+from ..config import Config, secret_for
+from ..errors import DigestError, LoginRequired, NotFoundError
 from ..store import Store
 from . import archive, editor, subscriber
 from .pages import Web, make_env, web
@@ -72,7 +71,7 @@ def create_app(config: Config, store: Store | None = None) -> FastAPI:
     app.add_api_route("/static/site.css", stylesheet, methods=["GET"], include_in_schema=False)
     app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, invalid_request)  # type: ignore[arg-type]
-    app.add_exception_handler(editor.LoginRequired, login_required)  # type: ignore[arg-type]
+    app.add_exception_handler(LoginRequired, login_required)  # type: ignore[arg-type]
     app.add_exception_handler(DigestError, digest_error)  # type: ignore[arg-type]
     return app
 
@@ -107,7 +106,7 @@ async def invalid_request(request: Request, exc: RequestValidationError) -> HTML
     )
 
 
-async def login_required(request: Request, exc: editor.LoginRequired) -> RedirectResponse:
+async def login_required(request: Request, exc: LoginRequired) -> RedirectResponse:
     return RedirectResponse("/editor/login?" + urlencode({"next": exc.next_path}), status_code=303)
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from ..errors import NotFoundError
+from ..jobs import digests
 from .feed import MEDIA_TYPE, atom_feed
 from .pages import valid_date, web
 
@@ -25,20 +27,21 @@ def home() -> RedirectResponse:
 @router.get("/archive/", response_class=HTMLResponse)
 def archive_index(request: Request) -> HTMLResponse:
     w = web(request)
-    return w.page(request, "archive_index", title="Archive", digests=w.store.published())
+    return w.page(request, "archive_index", title="Archive", digests=digests.published(w.store))
 
 
 @router.get("/archive/feed.xml")
 def archive_feed(request: Request) -> Response:
     w = web(request)
-    entries = [(p, w.store.get_digest(p.date)) for p in w.store.published(FEED_ENTRIES)]
+    entries = digests.feed_entries(w.store, FEED_ENTRIES)
     return Response(atom_feed(w.config.name, w.base_url, entries), media_type=MEDIA_TYPE)
 
 
 @router.get("/archive/{date}", response_class=HTMLResponse)
 def archive_day(request: Request, date: str) -> HTMLResponse:
     w = web(request)
-    if not w.store.is_published(valid_date(date)):
-        raise HTTPException(404)
-    digest = w.store.get_digest(date)
+    try:
+        digest = digests.archived(w.store, valid_date(date))
+    except NotFoundError:
+        raise HTTPException(404) from None
     return w.page(request, "archive_day", title=digest.subject, digest=digest)

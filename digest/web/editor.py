@@ -8,7 +8,6 @@ Every form POST carries a CSRF token bound to the session.
 
 from __future__ import annotations
 
-import datetime as dt
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -18,13 +17,19 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ..app import compose_day
 from ..deliver.message import MessageTemplate, fill_tokens
-from ..deliver.transport import DeliveryFailure, TransportError
-from ..deliver.variants import Variants
-from ..errors import ComposeError, ConfigError
-from ..subscribers import SubscriberError, normalize_email, parse_sections
-from .mail import send_test_copy
+from ..errors import (
+    ComposeError,
+    ConfigError,
+    DeliveryFailure,
+    LoginRequired,
+    NotFoundError,
+    SubscriberError,
+    TransportError,
+)
+from ..jobs import digests
+from ..jobs.mail import send_test_copy
+from ..subscribers import normalize_email, parse_sections
 from .pages import Web, valid_date, web
 from .security import FRAME_CSP, SESSION_COOKIE, SESSION_SECONDS, EditorAuth, client_key
 
@@ -33,13 +38,6 @@ VIEWS = {"phone": 375, "desktop": 600, "text": 0}
 NOTICES = {"composed": "The digest was composed.", "sent": "The test copy was sent."}
 LOGIN_COOKIE = "digest_login"
 PREVIEW_TOKEN = "preview"  # stands in for a subscriber's link tokens in previews
-
-
-class LoginRequired(Exception):
-    """No valid editor session: the app answers with a redirect to the login page."""
-
-    def __init__(self, next_path: str) -> None:
-        self.next_path = next_path
 
 
 @dataclass(frozen=True)
@@ -159,20 +157,10 @@ def logout(ed: EditorDep, csrf: CsrfField = "") -> RedirectResponse:
 
 @router.get("/", response_class=HTMLResponse)
 def overview(request: Request, ed: EditorDep) -> HTMLResponse:
-    store = ed.web.store
-    digests = store.digest_infos()
-    composed = {d.date for d in digests}
-    waiting = [(d, n) for d, n in store.story_days() if d not in composed and _is_day(d)]
+    infos, waiting = digests.overview(ed.web.store)
     return ed.web.page(
-        request, "editor_index", title="Digests", digests=digests, waiting=waiting, csrf=ed.csrf
+        request, "editor_index", title="Digests", digests=infos, waiting=waiting, csrf=ed.csrf
     )
-
-
-def _is_day(date: str) -> bool:
-    try:
-        return dt.date.fromisoformat(date).isoformat() == date
-    except ValueError:
-        return False
 
 
 # ---- one day --------------------------------------------------------------------------
@@ -186,7 +174,7 @@ def _sections(ed: Editor, names: list[str]) -> tuple[str, ...] | None:
 
 
 def _template(ed: Editor, date: str, sections: tuple[str, ...] | None) -> MessageTemplate | None:
-    return Variants(ed.web.config, ed.web.store.get_digest(date)).get(sections)
+    return digests.variant(ed.web.store, ed.web.config, date, sections)
 
 
 def _subject(template: MessageTemplate) -> str:
@@ -212,14 +200,16 @@ def day(
     sections: Annotated[list[str] | None, Query()] = None,
     notice: str | None = None,
 ) -> HTMLResponse:
-    w, store = ed.web, ed.web.store
+    w = ed.web
     valid_date(date)
     view = view if view in VIEWS else "desktop"
     chosen = _sections(ed, sections or [])
-    sending = store.find_send(date) is not None
-    if not store.has_digest(date):
-        if not any(d == date for d, _ in store.story_days()):
-            raise HTTPException(404, f"There are no stories for {date}.")
+    try:
+        shown = digests.day_view(w.store, w.config, date, chosen)
+    except NotFoundError as exc:
+        raise HTTPException(404, str(exc)) from None
+    digest, template = shown.digest, shown.template
+    if digest is None:
         return w.page(
             request,
             "editor_day",
@@ -230,8 +220,6 @@ def day(
             csrf=ed.csrf,
             notice=None,
         )
-    digest = store.get_digest(date)
-    template = _template(ed, date, chosen)
     return w.page(
         request,
         "editor_day",
@@ -247,8 +235,8 @@ def day(
         views=VIEWS,
         chosen=chosen,
         section_names=[s.name for s in digest.sections],
-        counts=store.counts(store.find_send(date)),
-        sending=sending,
+        counts=shown.counts,
+        sending=shown.sending,
         day_url=day_url,
         frame_src=f"/editor/{date}/frame?{urlencode([('sections', s) for s in chosen or ()])}",
         csrf=ed.csrf,
@@ -274,7 +262,7 @@ def compose(request: Request, ed: EditorDep, date: str, csrf: CsrfField = "") ->
     _check_csrf(ed, csrf)
     valid_date(date)
     try:
-        compose_day(ed.web.store, ed.web.config, date)
+        digests.compose_day(ed.web.store, ed.web.config, date)
     except ComposeError as exc:
         return ed.web.message(request, "Cannot compose", str(exc), 409)
     return RedirectResponse(day_url(date, "desktop", None, notice="composed"), status_code=303)

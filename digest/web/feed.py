@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from html import escape
 
 from ..model import Digest
-from ..store.web import Published
+from ..store.digests import Published
 
 ATOM = "http://www.w3.org/2005/Atom"
 MEDIA_TYPE = "application/atom+xml; charset=utf-8"

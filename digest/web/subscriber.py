@@ -12,18 +12,14 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ..deliver.transport import DeliveryFailure, TransportError
-from ..errors import ConfigError
+from ..errors import ConfigError, DeliveryFailure, SubscriberError, TokenError, TransportError
+from ..jobs import subscribers as jobs
 from ..model import Subscriber
-from ..subscribers import SubscriberError, new_subscriber, parse_sections
-from ..tokens import TokenError, make_token, read_token
-from .mail import CONFIRM_TTL, confirmation_message, deliver
+from ..subscribers import new_subscriber
 from .pages import Web, web
 from .security import client_key
 
 router = APIRouter()
-# States a subscriber can leave with their own link (a bounced address must subscribe anew).
-RESUMABLE = ("paused", "unsubscribed")
 Sections = Annotated[list[str] | None, Form()]
 
 
@@ -39,7 +35,7 @@ def _refused(w: Web, request: Request, exc: TokenError) -> HTMLResponse:
 
 def _subscriber(w: Web, token: str, action: str) -> Subscriber | None:
     """The subscriber a valid token names (None if since removed); TokenError if invalid."""
-    return w.store.get_subscriber(read_token(w.secret, token, action))
+    return jobs.by_token(w.store, w.secret, token, action)
 
 
 def _gone(w: Web, request: Request) -> HTMLResponse:
@@ -76,8 +72,8 @@ def unsubscribe(request: Request, token: str) -> HTMLResponse:
         sub = _subscriber(w, token, "unsubscribe")
     except TokenError as exc:
         return _refused(w, request, exc)
-    if sub is not None and sub.status != "unsubscribed":
-        w.store.set_status(sub.id, "unsubscribed")
+    if sub is not None:
+        jobs.unsubscribe(w.store, sub)
     return w.page(request, "unsubscribed", title="You are unsubscribed", sub=sub)
 
 
@@ -112,7 +108,7 @@ def _preferences(
         token=token,
         sections=w.config.section_names,
         chosen=chosen,
-        resumable=sub.status in RESUMABLE,
+        resumable=sub.status in jobs.RESUMABLE,
         notice=notice,
         error=error,
     )
@@ -130,23 +126,17 @@ def save_preferences(
     if isinstance(sub, HTMLResponse):
         return sub
     if action == "save":
-        names = sections or []
-        if not names:
-            error = "Choose at least one section, or unsubscribe below."
-            return _preferences(w, request, sub, token, 400, error=error)
         try:
-            chosen = parse_sections(names, w.config.section_names)
+            jobs.choose_sections(w.store, w.config, sub, sections or [])
         except SubscriberError as exc:
             return _preferences(w, request, sub, token, 400, error=str(exc))
-        every = chosen is not None and len(chosen) == len(w.config.section_names)
-        w.store.set_sections(sub.id, None if every else chosen)  # all: future sections too
-    elif action == "pause" and sub.status == "active":
-        w.store.set_status(sub.id, "paused")
-    elif action == "resume" and sub.status in RESUMABLE:
-        w.store.set_status(sub.id, "active")
+    elif action == "pause":
+        jobs.pause(w.store, sub)
+    elif action == "resume":
+        jobs.resume(w.store, sub)
     elif action == "unsubscribe":
-        w.store.set_status(sub.id, "unsubscribed")
-    elif action not in ("pause", "resume"):
+        jobs.unsubscribe(w.store, sub)
+    else:
         return _preferences(w, request, sub, token, 400, error="Unknown action.")
     return RedirectResponse(f"/p/{token}?saved=1", status_code=303)
 
@@ -199,12 +189,8 @@ def subscribe(
         return _subscribe_form(w, request, 400, str(exc), values)
     # Past the per-address limit the answer stays the same; only the email is not sent.
     if w.address_limit.allow(new.email):
-        subscriber_id = w.store.add_pending(new)
-        token = make_token(w.secret, "confirm", subscriber_id, ttl=CONFIRM_TTL)
-        link = f"{w.base_url}/confirm/{token}"
-        message = confirmation_message(w.config, new.email, new.name, link)
         try:
-            deliver(w.config, "confirmations", new.email, message)
+            jobs.request_subscription(w.store, w.config, w.secret, new, w.base_url)
         except (DeliveryFailure, TransportError, ConfigError):
             return w.message(
                 request,
@@ -230,6 +216,5 @@ def confirm(request: Request, token: str) -> HTMLResponse:
     sub = _lookup(w, request, token, "confirm")
     if isinstance(sub, HTMLResponse):
         return sub
-    if sub.status != "active":
-        w.store.set_status(sub.id, "active")
+    jobs.confirm(w.store, sub)
     return w.page(request, "confirmed", title="You are subscribed", sub=sub)

@@ -1,6 +1,6 @@
-"""The two emails the web side sends one at a time: a subscription confirmation, and an
-editor's test copy of a digest. Both go through the configured transport (SMTP when
-configured, else the outbox folder), never to the list.
+"""The emails sent one at a time, never to the list: a subscription confirmation, and an
+editor's test copy of a digest. Both go out as the list send does (the same transport, the
+same envelope sender, the same DKIM signer), through `deliver.outgoing.Outgoing`.
 """
 
 from __future__ import annotations
@@ -10,13 +10,11 @@ import email.utils
 import re
 from email.message import EmailMessage
 
+from ..addresses import domain_of
 from ..config import Config
-from ..deliver.message import POLICY, Recipient, addr_spec, domain_of, single_line
-from ..deliver.outbox import OutboxTransport
-from ..deliver.smtp import SMTPSettings, SMTPTransport
-from ..deliver.transport import Envelope, Transport
-from ..deliver.variants import Variants
-from ..dkim import load_signer, sign_message
+from ..deliver.message import POLICY, Recipient, single_line
+from ..deliver.outgoing import Outgoing
+from ..deliver.transport import Envelope
 from ..errors import NotFoundError
 from ..store import Store
 
@@ -26,24 +24,17 @@ TEST_TOKEN = "test-copy"
 _MESSAGE_ID = re.compile(rb"^Message-ID: [^\r\n]*\r\n", re.MULTILINE)
 
 
-def transport_for(config: Config, folder: str) -> Transport:
-    """SMTP when that is the configured transport, else outbox/<folder>/."""
-    if config.default_transport == "outbox":
-        return OutboxTransport(config.outbox / folder)
-    return SMTPTransport(SMTPSettings.from_config(config), 1)
-
-
-def deliver(config: Config, folder: str, recipient: str, message: bytes) -> str:
-    """Send one message now and return the accepting reply (DeliveryFailure otherwise).
+def deliver_one(outgoing: Outgoing, folder: str, recipient: str, message: bytes) -> str:
+    """Send one message now (SMTP, or outbox/<folder>/) and return the accepting reply;
+    DeliveryFailure or TransportError otherwise.
 
     Called from a worker thread of the web server, so it runs its own short event loop.
     """
 
     async def go() -> str:
-        transport = transport_for(config, folder)
-        sender = addr_spec(config.return_path or config.from_addr)
+        transport = outgoing.transport(folder)
         try:
-            return await transport.deliver(Envelope(sender, recipient, 0), message)
+            return await transport.deliver(Envelope(outgoing.fixed_sender, recipient, 0), message)
         finally:
             await transport.close()
 
@@ -70,24 +61,32 @@ def confirmation_message(config: Config, to: str, name: str | None, link: str) -
 
 
 def build_test_copy(
-    store: Store, config: Config, date: str, sections: tuple[str, ...] | None, to: str
+    store: Store, outgoing: Outgoing, date: str, sections: tuple[str, ...] | None, to: str
 ) -> bytes:
     """The digest for `date` exactly as a subscriber with `sections` gets it, addressed to
     `to`, with a fresh Message-ID so mail clients do not fold repeated test copies into one."""
-    digest = store.get_digest(date)
-    template = Variants(config, digest).get(sections)
+    template = outgoing.variants(store.get_digest(date)).get(sections)
     if template is None:
         raise NotFoundError(f"the digest for {date} has none of the chosen sections")
     data = template.build(Recipient(0, to, None, TEST_TOKEN, TEST_TOKEN))
-    fresh = email.utils.make_msgid("test", domain_of(config.from_addr))
+    fresh = email.utils.make_msgid("test", domain_of(outgoing.config.from_addr))
     data = _MESSAGE_ID.sub(lambda _: f"Message-ID: {fresh}\r\n".encode(), data, count=1)
-    return sign_message(load_signer(config), data)  # signed as the real send signs
+    return outgoing.sign(data)  # signed as the real send signs
 
 
 def send_test_copy(
     store: Store, config: Config, date: str, sections: tuple[str, ...] | None, to: str
 ) -> str:
-    """Render and send one test copy; returns the server's reply."""
-    return deliver(
-        config, f"{date}/test-copies", to, build_test_copy(store, config, date, sections, to)
-    )
+    """Render and send one test copy of a day's digest; returns the server's reply."""
+    outgoing = Outgoing(config)
+    message = build_test_copy(store, outgoing, date, sections, to)
+    return deliver_one(outgoing, f"{date}/test-copies", to, message)
+
+
+__all__ = [
+    "CONFIRM_TTL",
+    "build_test_copy",
+    "confirmation_message",
+    "deliver_one",
+    "send_test_copy",
+]

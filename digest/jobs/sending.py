@@ -1,58 +1,24 @@
-"""The sending use cases: `digest send`, `digest status` and the cron job `digest run`."""
+"""Sending: `digest send` (and its dry run), `digest status`, and the cron job `digest run`."""
 
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import app
-from .config import Config
-from .deliver.message import addr_spec
-from .deliver.outbox import OutboxTransport
-from .deliver.send import Sender, SendOptions, SendResult, recipient_for
-from .deliver.smtp import SMTPSettings, SMTPTransport
-from .deliver.transport import Envelope, Transport
-from .deliver.variants import Variants
-from .deliver.workers import run_in_processes
-from .dkim import load_signer, sign_message
-from .errors import ConfigError
-from .lock import run_lock
-from .store import SendCounts, Store
-
-SECRET_FILE = ".digest-secret"
-
-
-def secret_for(config: Config, transport: str) -> str:
-    """The HMAC key for link tokens. Required for real sends; the outbox demo makes one and
-    keeps it beside the lock file, so its links stay valid from run to run."""
-    if config.secret_key:
-        return config.secret_key
-    if transport != "outbox":
-        raise ConfigError(
-            "secret_key is not set (DIGEST_SECRET_KEY): it signs every unsubscribe link, "
-            "so digest will not send over SMTP without one"
-        )
-    path = config.lock_file.parent / SECRET_FILE
-    if path.is_file():
-        return path.read_text(encoding="ascii").strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(key + "\n")
-    return key
-
-
-def make_transport(config: Config, name: str, date: str, concurrency: int) -> Transport:
-    if name == "outbox":
-        return OutboxTransport(config.outbox / date)
-    return SMTPTransport(SMTPSettings.from_config(config), concurrency)
+from ..config import Config
+from ..deliver.envelope import alignment_warning
+from ..deliver.outgoing import Outgoing
+from ..deliver.send import Sender, SendOptions, SendResult, recipient_for
+from ..deliver.transport import Envelope
+from ..deliver.workers import run_in_processes
+from ..lock import run_lock
+from ..store import SendCounts, Store
+from . import digests, ingest
+from .ingest import IngestReport
 
 
 @dataclass(frozen=True)
@@ -75,34 +41,30 @@ def send(
     """Deliver the composed digest for a date to every active subscriber not yet sent to."""
     if request.dry_run:
         return asyncio.run(dry_run(store, config, request.date))
-    transport_name = request.transport or config.default_transport
-    secret = secret_for(config, transport_name)
+    outgoing = Outgoing(config, request.transport)
+    outgoing.sender_for()  # settings checked before the lock is taken or anything is sent
     with run_lock(config.lock_file):
-        return _send_locked(store, config, request, transport_name, secret, progress, on_start)
+        return _send_locked(store, outgoing, request, progress, on_start)
 
 
 def _send_locked(
     store: Store,
-    config: Config,
+    outgoing: Outgoing,
     request: SendRequest,
-    transport_name: str,
-    secret: str,
     progress: Callable[[int], None] | None,
     on_start: Callable[[int], None] | None,
 ) -> SendResult:
+    config = outgoing.config
     digest = store.get_digest(request.date)
-    concurrency = request.concurrency or config.concurrency
     workers = request.workers or 1
     rate = config.rate if request.rate is None else request.rate
     options = SendOptions(
-        concurrency=concurrency, rate=rate / workers, transport_name=transport_name
+        concurrency=request.concurrency or config.concurrency,
+        rate=rate / workers,
+        transport_name=outgoing.transport_name,
     )
-
-    def transport() -> Transport:
-        return make_transport(config, transport_name, request.date, concurrency)
-
     started = time.monotonic()
-    sender = Sender(store, config, digest, transport, secret, options, progress)
+    sender = Sender(store, outgoing, digest, options, progress)
     send_id = sender.prepare()
     if on_start:
         on_start(store.counts(send_id).queued)
@@ -118,18 +80,18 @@ async def dry_run(store: Store, config: Config, date: str) -> SendResult:
     recorded: the real send afterwards still goes to everyone."""
     started = time.monotonic()
     digest = store.get_digest(date)
-    secret = secret_for(config, "outbox")
-    transport = OutboxTransport(config.outbox / date / "dry-run")
-    variants = Variants(config, digest)
-    sender = addr_spec(config.return_path or config.from_addr)
-    signer = load_signer(config)  # a dry run shows the messages exactly as they would go
+    # Signed and addressed exactly as they would go, but always into the outbox folder.
+    outgoing = Outgoing(config, "outbox")
+    transport = outgoing.transport(f"{date}/dry-run")
+    variants = outgoing.variants(digest)
+    sender = outgoing.fixed_sender
     done: Counter[str] = Counter()
     for sub in store.iter_subscribers("active"):
         template = variants.get(sub.sections)
         if template is None:
             done["skipped"] += 1
             continue
-        message = sign_message(signer, template.build(recipient_for(sub, secret)))
+        message = outgoing.sign(template.build(recipient_for(sub, outgoing.secret)))
         await transport.deliver(Envelope(sender, sub.email, sub.id), message)
         done["sent"] += 1
     return SendResult(
@@ -154,7 +116,7 @@ def worker_progress(store: Store, date: str) -> dict[str, tuple[int, int]]:
 
 @dataclass
 class RunResult:
-    ingest: app.IngestReport
+    ingest: IngestReport
     composed: bool
     send: SendResult
 
@@ -171,15 +133,32 @@ def run(
     Safe to run again: files already ingested are not read twice, an existing digest is kept,
     and only deliveries not yet sent go out.
     """
-    transport_name = transport or config.default_transport
-    secret = secret_for(config, transport_name)
+    outgoing = Outgoing(config, transport)
+    outgoing.sender_for()  # settings checked before the lock is taken or anything is sent
     with run_lock(config.lock_file):
         inbox: list[Path] = [config.inbox] if config.inbox.is_dir() else []
-        report = app.ingest(store, inbox)
+        report = ingest.ingest(store, inbox)
         composed = False
         if not store.has_digest(date):
-            app.compose_day(store, config, date)
+            digests.compose_day(store, config, date)
             composed = True
-        request = SendRequest(date=date, transport=transport_name)
-        result = _send_locked(store, config, request, transport_name, secret, progress, None)
+        request = SendRequest(date=date, transport=outgoing.transport_name)
+        result = _send_locked(store, outgoing, request, progress, None)
     return RunResult(report, composed, result)
+
+
+def sender_warning(config: Config) -> str | None:
+    """At the start of send and run: one line when the sender domains do not align."""
+    return alignment_warning(config)
+
+
+__all__ = [
+    "RunResult",
+    "SendRequest",
+    "dry_run",
+    "run",
+    "send",
+    "sender_warning",
+    "status",
+    "worker_progress",
+]

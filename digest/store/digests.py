@@ -1,18 +1,20 @@
-"""What the web pages ask of the database: the editor's overview, the public archive, and
-self-service subscribing (which must never overwrite an existing subscriber)."""
+"""Composed digests: stored and read back, listed with their sends for the editor, and the
+published ones (whose send has begun) for the archive and its feed."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import update
 from sqlmodel import col, func, select
 
-from ..subscribers import NewSubscriber
-from .base import BaseStore
-from .delivery import STATES, SendCounts
-from .tables import DeliveryRow, DigestRow, SendRow, SubscriberRow
+from ..errors import NotFoundError
+from ..model import Digest
+from .base import BaseStore, insert_new
+from .delivery import DELIVERY_STATES, SendCounts
+from .tables import DeliveryRow, DigestRow, SendRow, now
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,34 @@ def _utc(stamp: dt.datetime) -> dt.datetime:
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
 
 
-class WebStore(BaseStore):
+class DigestStore(BaseStore):
+    def save_digest(self, digest: Digest) -> None:
+        """Store the day's digest, replacing an older one (an upsert: when two machines
+        compose the same day at once, both composed the same stories)."""
+        values = {
+            "date": digest.date,
+            "subject": digest.subject,
+            "preheader": digest.preheader,
+            "data": json.dumps(digest.to_json(), ensure_ascii=False),
+            "composed_at": now(),
+        }
+        with self.errors(), self.engine.begin() as conn:
+            conn.execute(insert_new(self.engine, DigestRow), [values])
+            conn.execute(
+                update(DigestRow).where(col(DigestRow.date) == digest.date).values(**values)
+            )
+
+    def get_digest(self, date: str) -> Digest:
+        with self.errors(), self.session() as s:
+            row = s.get(DigestRow, date)
+        if row is None:
+            raise NotFoundError(f"no digest for {date}: run 'digest compose --date {date}' first")
+        return Digest.from_json(json.loads(row.data))
+
+    def has_digest(self, date: str) -> bool:
+        with self.errors(), self.session() as s:
+            return s.get(DigestRow, date) is not None
+
     def digest_infos(self) -> list[DigestInfo]:
         """Every stored digest, newest first, with its send's times and counts by state."""
         with self.errors(), self.session() as s:
@@ -73,7 +102,7 @@ class WebStore(BaseStore):
                     composed_at=_utc(digest.composed_at),
                     started=_utc(send.started_at) if send else None,
                     finished=_utc(send.finished_at) if send and send.finished_at else None,
-                    counts=SendCounts(**{k: found.get(k, 0) for k in STATES}),
+                    counts=SendCounts(**{k: found.get(k, 0) for k in DELIVERY_STATES}),
                 )
             )
         return infos
@@ -99,30 +128,3 @@ class WebStore(BaseStore):
                 .where(DigestRow.date == date)
             ).first()
         return found is not None
-
-    def add_pending(self, new: NewSubscriber) -> int:
-        """The id of the subscriber with this address, adding it as `pending` if there is
-        none. An existing subscriber is left exactly as it is: a stranger's form must not
-        change anyone's name, sections or state."""
-        with self.errors(), self.session() as s:
-            found = s.exec(select(SubscriberRow.id).where(SubscriberRow.email == new.email))
-            existing = found.first()
-            if existing is not None:
-                return existing
-            row = SubscriberRow(
-                email=new.email,
-                name=new.name,
-                sections=list(new.sections) if new.sections else None,
-                status="pending",
-            )
-            s.add(row)
-            try:
-                s.commit()
-            except IntegrityError:  # the same address in a request at the same moment
-                s.rollback()
-                winner = s.exec(select(SubscriberRow.id).where(SubscriberRow.email == new.email))
-                won = winner.one()
-                assert won is not None
-                return won
-            assert row.id is not None
-            return row.id

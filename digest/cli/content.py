@@ -1,0 +1,84 @@
+"""The composing half: `digest ingest`, `digest compose` and `digest preview`."""
+
+from __future__ import annotations
+
+import json
+import sys
+import webbrowser
+from pathlib import Path
+
+import click
+
+from ..jobs import digests
+from ..jobs.ingest import ingest as ingest_paths
+from ..jobs.ingest import parse_paths
+from .options import State, date_option, json_option
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@json_option(help="Print the parsed documents; store nothing.")
+@date_option(required=False, help="Date for documents that carry none.", dest="default_date")
+@click.pass_obj
+def ingest(state: State, paths: tuple[Path, ...], as_json: bool, default_date: str | None) -> None:
+    """Read story documents (files, or folders searched for *.txt) into the database.
+
+    Bad files are refused with a one-line error each; the good ones still go in, and the exit
+    code is 1 when anything was refused. The same story is stored once.
+
+    \b
+    Example:
+      digest ingest samples/2026-11-26/
+      digest ingest --json story.txt
+    """
+    if as_json:
+        docs, errors = parse_paths(paths, default_date)
+        click.echo(json.dumps([d.to_json() for d in docs], indent=2, ensure_ascii=False))
+    else:
+        report = ingest_paths(state.store, paths, default_date)
+        errors = report.refused
+    for err in errors:
+        click.echo(f"refused: {err}", err=True)
+    if not as_json:
+        click.echo(f"ingest: {report.summary}")
+    if errors:
+        sys.exit(1)
+
+
+@click.command()
+@date_option()
+@json_option(help="Print the digest as JSON.")
+@click.pass_obj
+def compose(state: State, date: str, as_json: bool) -> None:
+    """Group a day's stories and headlines into sections and store the digest.
+
+    \b
+    Example:
+      digest compose --date 2026-11-26 --json
+    """
+    digest = digests.compose_day(state.store, state.config, date)
+    if as_json:
+        click.echo(json.dumps(digest.to_json(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(
+            f"compose: {date}: {digest.story_count} stories, {digest.headline_count} headlines "
+            f"in {len(digest.sections)} sections; subject: {digest.subject}"
+        )
+
+
+@click.command()
+@date_option()
+@click.option("--open", "open_browser", is_flag=True, help="Open the HTML in a browser.")
+@click.pass_obj
+def preview(state: State, date: str, open_browser: bool) -> None:
+    """Render a composed digest to outbox/DATE/ as digest.html, digest.txt and digest.eml.
+
+    \b
+    Example:
+      digest preview --date 2026-11-26 --open
+    """
+    files = digests.preview(state.store, state.config, date)
+    for path in (files.html, files.text, files.eml):
+        click.echo(str(path))
+    if open_browser:
+        webbrowser.open(files.html.resolve().as_uri())

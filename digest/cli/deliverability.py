@@ -1,0 +1,143 @@
+"""Deliverability: `digest check` a message, `digest dkim keygen`, and record `digest bounces`.
+
+The checker, the key tools and the bounce parser are imported inside their commands, so the
+other commands (and --help) need not load them.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from ..jobs import digests
+from .options import State, date_option, json_option
+
+
+@click.group()
+def dkim() -> None:
+    """DKIM keys for signing every message.
+
+    \b
+    Example:
+      digest dkim keygen --selector d2026 --domain news.example.org --out keys/
+    """
+
+
+@dkim.command("keygen")
+@click.option("--selector", required=True, help="The DKIM selector (a DNS label), e.g. d2026.")
+@click.option("--domain", required=True, help="The signing domain: the From domain or its parent.")
+@click.option(
+    "--out",
+    "folder",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("."),
+    show_default=True,
+    help="Folder for the key files.",
+)
+@click.option(
+    "--type",
+    "kind",
+    type=click.Choice(["rsa", "ed25519"]),
+    default="rsa",
+    show_default=True,
+    help="rsa (2048-bit, every receiver checks it) or ed25519 (RFC 8463; small and fast).",
+)
+def dkim_keygen(selector: str, domain: str, folder: Path, kind: str) -> None:
+    """Write a new DKIM key pair and print the DNS TXT record to publish.
+
+    The private key goes to OUT/SELECTOR.DOMAIN.key (mode 600, never over an existing file),
+    the record to OUT/SELECTOR.DOMAIN.txt. Publish the record, then set dkim_key_file,
+    dkim_selector and dkim_domain.
+
+    \b
+    Example:
+      digest dkim keygen --selector d2026 --domain news.example.org --out /etc/digest/
+    """
+    from ..deliver.dkim import keygen, zone_line
+
+    pair = keygen(selector, domain, folder, kind)
+    click.echo(f"private key: {pair.private} (mode 600; keep it secret)")
+    click.echo(f"publish this TXT record at {pair.name} (also in {pair.record_file}):")
+    click.echo(zone_line(pair.name, pair.record))
+    click.echo(
+        f"then set dkim_key_file = {str(pair.private)!r}, dkim_selector = {selector!r}, "
+        f"dkim_domain = {domain!r}"
+    )
+
+
+@click.command()
+@click.argument("eml", required=False, type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@date_option(required=False, help="Check the day's preview (written as `digest preview` does).")
+@json_option(help="Print the findings as JSON.")
+@click.option(
+    "--spamassassin/--no-spamassassin",
+    default=True,
+    show_default=True,
+    help="Score with SpamAssassin's local rules, when it is installed.",
+)
+@click.pass_obj
+def check(
+    state: State, eml: Path | None, date: str | None, as_json: bool, spamassassin: bool
+) -> None:
+    """Check a rendered message for what gets mail clipped, junked or refused.
+
+    Findings, one a line: HTML size against Gmail's clipping, List-Unsubscribe,
+    List-Unsubscribe-Post and List-Id, lines over 998 characters, a text part, alt text,
+    https links, DKIM alignment and signature, and the SpamAssassin score with every rule
+    that fired. The exit code is 1 when any finding is an error.
+
+    \b
+    Example:
+      digest check --date 2026-11-26
+      digest check outbox/2026-11-26/digest.eml --json
+    """
+    from ..check import check_message
+
+    if (eml is None) == (date is None):
+        raise click.UsageError("give one of FILE.eml or --date")
+    path = eml if eml is not None else digests.preview(state.store, state.config, str(date)).eml
+    findings = check_message(path.read_bytes(), state.config, spamassassin)
+    if as_json:
+        click.echo(json.dumps([vars(f) for f in findings], indent=2))
+    else:
+        for finding in findings:
+            click.echo(str(finding))
+        errors = sum(f.level == "error" for f in findings)
+        warnings = sum(f.level == "warning" for f in findings)
+        click.echo(f"check: {path}: {errors} errors, {warnings} warnings")
+    if any(f.level == "error" for f in findings):
+        sys.exit(1)
+
+
+@click.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@json_option(help="Print what came of each message as JSON.")
+@click.pass_obj
+def bounces(state: State, path: Path, as_json: bool) -> None:
+    """Record the bounces and spam complaints in a Maildir folder or an mbox file.
+
+    Delivery status notifications (RFC 3464) and feedback reports (ARF, RFC 5965) are mapped
+    to their subscriber and send by the VERP return path (bounce_address), the unsubscribe
+    link or the Message-ID. A hard bounce (5.x.x) counts toward bounce_limit, three soft ones
+    (4.x.x) in a row count as one hard, and a complaint unsubscribes at once. Reading the same
+    mailbox again changes nothing. Exit code 1 when some report matched no one or was forged.
+
+    \b
+    Example:
+      digest bounces ~/Maildir/.bounces
+      digest bounces /var/mail/bounces --json
+    """
+    from ..jobs.bounces import record_mailbox
+
+    report = record_mailbox(state.store, state.config, path)
+    if as_json:
+        click.echo(json.dumps(report.as_json(), indent=2))
+    for problem in report.problems:
+        click.echo(f"{problem.result}: {problem.source}: {problem.detail}", err=True)
+    if not as_json:
+        click.echo(report.summary)
+    if report.problems:
+        sys.exit(1)

@@ -1,0 +1,142 @@
+"""Sending: `digest send`, `digest status`, and the cron job `digest run`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from ..config import Config
+from ..jobs import sending
+from .options import State, date_option, json_option, transport_option
+
+
+def _progress_bar() -> tuple[
+    Callable[[int], None] | None, Callable[[int], None] | None, Callable[[], None]
+]:
+    """A progress bar on a terminal; nothing when cron or a pipe is watching."""
+    if not sys.stdout.isatty():
+        return None, None, lambda: None
+    holder: dict[str, Any] = {}
+
+    def start(total: int) -> None:
+        holder["bar"] = click.progressbar(length=max(total, 1), label="sending", file=sys.stderr)
+        holder["bar"].__enter__()
+
+    def step(n: int) -> None:
+        if "bar" in holder:
+            holder["bar"].update(n)
+
+    def finish() -> None:
+        if "bar" in holder:
+            holder["bar"].__exit__(None, None, None)
+
+    return step, start, finish
+
+
+def _warn_alignment(config: Config) -> None:
+    """At the start of send and run: one line on stderr when the sender domains differ."""
+    if warning := sending.sender_warning(config):
+        click.echo(warning, err=True)
+
+
+@click.command()
+@date_option()
+@transport_option()
+@click.option(
+    "--dry-run", is_flag=True, help="Render and write to the outbox, whatever the config."
+)
+@click.option("--concurrency", type=click.IntRange(1, 1000), help="SMTP connections at once.")
+@click.option("--rate", type=click.FloatRange(0), help="Messages per second at most (0: no limit).")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Sending processes sharing the send through the database.",
+)
+@click.pass_obj
+def send(
+    state: State,
+    date: str,
+    transport: str | None,
+    dry_run: bool,
+    concurrency: int | None,
+    rate: float | None,
+    workers: int,
+) -> None:
+    """Send the composed digest for a day to every active subscriber, each exactly once.
+
+    Running it again delivers only what is not yet sent (deferred ones are retried). The exit
+    code is 1 when anything failed or was deferred.
+
+    \b
+    Example:
+      digest send --date 2026-11-26 --transport smtp --concurrency 8
+    """
+    _warn_alignment(state.config)
+    step, start, finish = _progress_bar()
+    request = sending.SendRequest(date, transport, dry_run, concurrency, rate, workers)
+    try:
+        result = sending.send(state.store, state.config, request, step, start)
+    finally:
+        finish()
+    click.echo(result.summary)
+    if not result.complete:
+        sys.exit(1)
+
+
+@click.command()
+@date_option()
+@json_option(help="Print JSON.")
+@click.pass_obj
+def status(state: State, date: str, as_json: bool) -> None:
+    """Show a day's deliveries by state, and each sending process's share.
+
+    \b
+    Example:
+      digest status --date 2026-11-26 --json
+    """
+    counts = sending.status(state.store, date)
+    if as_json:
+        click.echo(json.dumps(counts.as_dict()))
+        return
+    click.echo(f"{date}: " + ", ".join(f"{v} {k}" for k, v in counts.as_dict().items()))
+    for worker, (done, held) in sorted(sending.worker_progress(state.store, date).items()):
+        click.echo(f"  {worker}: {done} done" + (f", {held} in hand" if held else ""))
+
+
+@click.command()
+@date_option(required=False, help="The day to send (default: today, UTC).")
+@transport_option()
+@click.pass_obj
+def run(state: State, date: str | None, transport: str | None) -> None:
+    """The daily job for cron: ingest the inbox, compose the day if needed, send it.
+
+    Safe to run twice (the second run sends nothing new); refuses to start while another run
+    or send holds the lock.
+
+    \b
+    Example:
+      digest run --date 2026-11-26
+    """
+    day = date or dt.datetime.now(dt.UTC).date().isoformat()
+    _warn_alignment(state.config)
+    step, _, finish = _progress_bar()
+    try:
+        result = sending.run(state.store, state.config, day, transport, step)
+    finally:
+        finish()
+    refused = result.ingest.refused
+    for err in refused:
+        click.echo(f"refused: {err}", err=True)
+    click.echo(f"ingest: {result.ingest.summary}")
+    if result.composed:
+        click.echo(f"compose: {day}")
+    click.echo(result.send.summary)
+    if refused or not result.send.complete:
+        sys.exit(1)

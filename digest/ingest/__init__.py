@@ -1,0 +1,19 @@
+"""Ingest: story documents in, Document values out.
+
+`parse` is the pure parser (text to Document); `files` finds and reads files and runs the
+parser over every core for large batches.
+"""
+
+from .files import Parsed, Parser, find_documents, read_document
+from .parse import decode, fingerprint, parse_document, parse_with_fingerprint
+
+__all__ = [
+    "Parsed",
+    "Parser",
+    "decode",
+    "find_documents",
+    "fingerprint",
+    "parse_document",
+    "parse_with_fingerprint",
+    "read_document",
+]

@@ -1,0 +1,155 @@
+"""The subscriber list: what the `digest subscribers` commands and the subscriber's own pages
+(unsubscribe, preferences, subscribe, confirm) do to it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from pathlib import Path
+
+from ..config import Config
+from ..deliver.outgoing import Outgoing
+from ..errors import NotFoundError, SubscriberError
+from ..model import Subscriber
+from ..store import Store
+from ..store.subscribers import ImportReport
+from ..subscribers import NewSubscriber, normalize_email, parse_sections, read_csv, write_csv
+from ..subscribers import new_subscriber as make_subscriber
+from ..tokens import make_token, read_token
+from .mail import CONFIRM_TTL, confirmation_message, deliver_one
+
+# States a subscriber can leave with their own link (a bounced address must subscribe anew).
+RESUMABLE = ("paused", "unsubscribed")
+
+
+# ---- the command line -----------------------------------------------------------------------
+
+
+def import_subscribers(
+    store: Store, config: Config, path: Path, skip_invalid: bool = False
+) -> tuple[ImportReport | None, list[str]]:
+    """Import a CSV. With bad rows nothing is imported, unless `skip_invalid`; either way the
+    bad rows come back as 'FILE:LINE: reason' lines."""
+    result = read_csv(path, config.section_names)
+    if result.errors and not skip_invalid:
+        return None, result.errors
+    return store.upsert_subscribers(result.rows), result.errors
+
+
+def add_subscriber(
+    store: Store, config: Config, email: str, name: str | None, sections: str | None
+) -> str:
+    """Add one, or update the name and sections given; 'added', 'updated' or 'unchanged'."""
+    new = make_subscriber(email, name, sections, config.section_names)
+    existing = store.find_subscriber(new.email)
+    if existing and existing.status in ("unsubscribed", "bounced"):
+        raise SubscriberError(f"{new.email} is {existing.status}; only they can subscribe again")
+    if existing:  # what was not given stays as it was
+        new = replace(
+            new,
+            name=new.name if name is not None else existing.name,
+            sections=new.sections if sections is not None else existing.sections,
+        )
+    report = store.upsert_subscribers([new])
+    return "added" if report.added else "updated" if report.updated else "unchanged"
+
+
+def find(store: Store, email: str) -> Subscriber:
+    sub = store.find_subscriber(normalize_email(email))
+    if sub is None:
+        raise NotFoundError(f"no subscriber {email}")
+    return sub
+
+
+def remove(store: Store, email: str) -> Subscriber:
+    """Forget a subscriber and their delivery records."""
+    sub = find(store, email)
+    store.remove_subscriber(sub.id)
+    return sub
+
+
+def unsubscribe_address(store: Store, email: str) -> Subscriber:
+    """Stop sending to an address, keeping the record (so no import resubscribes it)."""
+    sub = find(store, email)
+    unsubscribe(store, sub)
+    return sub
+
+
+def list_subscribers(store: Store, status: str | None = None) -> list[Subscriber]:
+    return store.list_subscribers(status)
+
+
+def export(store: Store, path: Path) -> int:
+    """Write the active subscribers to a CSV that `import` reads back; how many."""
+    subs = store.list_subscribers("active")
+    path.write_text(write_csv((s.email, s.name, s.sections) for s in subs), encoding="utf-8")
+    return len(subs)
+
+
+# ---- the subscriber's own links -------------------------------------------------------------
+
+
+def by_token(store: Store, secret: str, token: str, action: str) -> Subscriber | None:
+    """The subscriber a valid link names (None if since removed); TokenError if invalid."""
+    return store.get_subscriber(read_token(secret, token, action))
+
+
+def unsubscribe(store: Store, sub: Subscriber) -> None:
+    if sub.status != "unsubscribed":
+        store.set_status(sub.id, "unsubscribed")
+
+
+def choose_sections(store: Store, config: Config, sub: Subscriber, names: Iterable[str]) -> None:
+    """Save a choice of sections (SubscriberError for none, or an unknown one). Choosing
+    every section is stored as 'all', so sections added later come too."""
+    chosen = parse_sections(list(names), config.section_names)
+    if chosen is None:
+        raise SubscriberError("Choose at least one section, or unsubscribe below.")
+    every = len(chosen) == len(config.section_names)
+    store.set_sections(sub.id, None if every else chosen)
+
+
+def pause(store: Store, sub: Subscriber) -> None:
+    if sub.status == "active":
+        store.set_status(sub.id, "paused")
+
+
+def resume(store: Store, sub: Subscriber) -> None:
+    if sub.status in RESUMABLE:
+        store.set_status(sub.id, "active")
+
+
+def request_subscription(
+    store: Store, config: Config, secret: str, new: NewSubscriber, base_url: str
+) -> None:
+    """Add `new` as pending (a known address is left exactly as it is) and mail it a signed
+    confirmation link. DeliveryFailure, TransportError or ConfigError when it cannot be sent."""
+    subscriber_id = store.add_pending(new)
+    token = make_token(secret, "confirm", subscriber_id, ttl=CONFIRM_TTL)
+    message = confirmation_message(config, new.email, new.name, f"{base_url}/confirm/{token}")
+    outgoing = Outgoing(config)
+    deliver_one(outgoing, "confirmations", new.email, outgoing.sign(message))
+
+
+def confirm(store: Store, sub: Subscriber) -> None:
+    if sub.status != "active":
+        store.set_status(sub.id, "active")
+
+
+__all__ = [
+    "RESUMABLE",
+    "add_subscriber",
+    "by_token",
+    "choose_sections",
+    "confirm",
+    "export",
+    "find",
+    "import_subscribers",
+    "list_subscribers",
+    "pause",
+    "remove",
+    "request_subscription",
+    "resume",
+    "unsubscribe",
+    "unsubscribe_address",
+]
