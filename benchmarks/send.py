@@ -216,6 +216,40 @@ def run_digest_send(
     return seconds, peak
 
 
+def kill_and_resume(
+    workdir: Path, url: str, sink: Sink, sessions: int, workers: int, n: int, at: float
+) -> tuple[int, int, float]:
+    """`digest send` killed with SIGKILL once the sink has `at` of the messages, then run
+    again to the end: (messages when killed, messages repeated, msg/s just before the kill)."""
+    env = {
+        **os.environ,
+        "DIGEST_DATABASE_URL": url,
+        "DIGEST_SMTP_HOST": "127.0.0.1",
+        "DIGEST_SMTP_PORT": str(sink.port),
+        "DIGEST_SECRET_KEY": "benchmark-secret",
+        "DIGEST_LOCK_FILE": str(workdir / "digest.lock"),
+        "DIGEST_FROM": "Defence & Space Daily <digest@bench.example.com>",
+    }
+    command = [sys.executable, "-m", "digest", "send", "--date", DAY, "--transport", "smtp"]
+    command += ["--concurrency", str(max(1, sessions // workers)), "--workers", str(workers)]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    target = int(n * at)
+    samples: list[tuple[float, int]] = []
+    while (count := sink.messages()) < target:
+        samples.append((time.monotonic(), count))
+        time.sleep(0.01)
+    # Every process in the group: the command and the sending processes it forked.
+    proc.kill()  # the sending processes it forked die with it (PR_SET_PDEATHSIG)
+    proc.wait()
+    killed_at = sink.messages()
+    recent = [(t, c) for t, c in samples if t >= samples[-1][0] - 1.0] or samples[-1:]
+    span = samples[-1][0] - recent[0][0]
+    rate = (samples[-1][1] - recent[0][1]) / span if span > 0 else 0.0
+    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
+    time.sleep(0.5)
+    return killed_at, sink.messages() - n, rate
+
+
 def run_smtp_source(port: int, n: int, size: int, sessions: int) -> float:
     started = time.monotonic()
     subprocess.run(
@@ -357,6 +391,12 @@ def main() -> None:
     )
     parser.add_argument("--skip-source", action="store_true", help="skip smtp-source")
     parser.add_argument(
+        "--kill-at",
+        type=float,
+        help="also kill -9 a send once this share of the messages went out (e.g. 0.5), run it "
+        "again, and count the repeats",
+    )
+    parser.add_argument(
         "--dkim",
         choices=["rsa", "ed25519"],
         help="sign every message with a fresh key of this type",
@@ -380,6 +420,18 @@ def main() -> None:
         time.sleep(0.5)
         received = sink.messages()
         sink.stop()
+
+        killed = None
+        if args.kill_at:
+            url2, drop2 = fresh_database(workdir / "kill", args.database_url)
+            (workdir / "kill").mkdir(exist_ok=True)
+            make_database(url2, workdir / "kill", n)
+            sink = Sink(workdir)
+            killed = kill_and_resume(
+                workdir / "kill", url2, sink, args.sessions, args.workers, n, args.kill_at
+            )
+            sink.stop()
+            drop2()
 
         source_seconds = None
         if not args.skip_source:
@@ -413,6 +465,11 @@ def main() -> None:
     if signing:
         print(f"{'dkim ' + str(args.dkim) + ' sign, digest':28}{signing[0]:>24,.0f} us/msg")
         print(f"{'dkim ' + str(args.dkim) + ' sign, dkimpy':28}{signing[1]:>24,.0f} us/msg")
+    if killed:
+        at, repeats, before = killed
+        print(f"{'kill -9 after':28}{at:>21,} messages")
+        print(f"{'repeated after restart':28}{repeats:>21,} messages")
+        print(f"{'  i.e. ms of sending':28}{repeats / before * 1000 if before else 0:>27.0f} ms")
     print(f"{'sink received':28}{received:>30,}")
     if received != n:
         sys.exit(f"FAIL: the sink received {received:,} messages, not {n:,}")

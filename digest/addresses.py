@@ -11,12 +11,26 @@ from __future__ import annotations
 import email.utils
 from functools import cache
 
+import idna
 from publicsuffixlist import PublicSuffixList
 
 
 def addr_spec(address: str) -> str:
     """The bare address from 'Name <addr>'."""
     return email.utils.parseaddr(address)[1]
+
+
+def ascii_address(address: str) -> str:
+    """The address with its domain in ASCII (IDNA), as SMTP carries it:
+    user@exämple.com -> user@xn--exmple-cua.com. ValueError when the domain is no valid IDN.
+    A non-ASCII local part is left as it is: only SMTPUTF8 can carry it."""
+    local, _, domain = address.rpartition("@")
+    if domain.isascii():
+        return address
+    try:
+        return f"{local}@{idna.encode(domain, uts46=True).decode('ascii')}"
+    except idna.IDNAError as exc:
+        raise ValueError(f"the domain of {address!r} is not a valid name: {exc}") from None
 
 
 def domain_of(address: str) -> str:
@@ -41,4 +55,4 @@ def aligned(a: str, b: str) -> bool:
     return org_domain(a) == org_domain(b)
 
 
-__all__ = ["addr_spec", "aligned", "domain_of", "org_domain"]
+__all__ = ["addr_spec", "aligned", "ascii_address", "domain_of", "org_domain"]

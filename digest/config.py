@@ -8,6 +8,7 @@ never reach a log.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import tomllib
 from collections.abc import Callable, Mapping
@@ -74,6 +75,8 @@ class Config:
     editor_password: str | None = field(default=None, repr=False)  # None: editor pages off
     subscribe_rate_limit: int = 5  # subscribe requests per client per window; 0: no limit
     subscribe_rate_window: float = 3600.0  # seconds
+    # ingest
+    max_document_bytes: int = 5_000_000  # larger story documents are refused unread
     source: str = "defaults"  # which file the settings came from, for messages
 
     @property
@@ -86,7 +89,29 @@ class Config:
         return self.transport or ("smtp" if self.smtp_host else "outbox")
 
 
+# C0 (CR, LF and TAB among them), DEL, C1, and the Unicode line and paragraph separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
 def _text(key: str, value: Any) -> str:
+    """A non-empty string without control characters: settings reach message headers
+    (From, List-Id, List-Unsubscribe, the envelope), URLs and log lines, where a line break
+    would add a header of its own (a Bcc to every message)."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("must be a non-empty string")
+    text = value.strip()
+    found = _CONTROL.search(text)
+    if found:
+        raise ValueError(
+            f"must not contain line breaks or other control characters "
+            f"(U+{ord(found.group()):04X} at character {found.start() + 1})"
+        )
+    return text
+
+
+def _secret(key: str, value: Any) -> str:
+    """A password or key: any characters (it reaches no header or URL: SMTP AUTH carries it
+    base64-encoded, HMAC and the login form compare bytes)."""
     if not isinstance(value, str) or not value.strip():
         raise ValueError("must be a non-empty string")
     return value.strip()
@@ -161,7 +186,7 @@ _SCALARS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
     "smtp_host": ("smtp_host", _optional(_text)),
     "smtp_port": ("smtp_port", _optional(_number(int, 1))),
     "smtp_username": ("smtp_username", _optional(_text)),
-    "smtp_password": ("smtp_password", _optional(_text)),
+    "smtp_password": ("smtp_password", _optional(_secret)),
     "smtp_tls": ("smtp_tls", _choice(TLS_MODES)),
     "smtp_timeout": ("smtp_timeout", _number(float, 0.01)),
     "smtp_verify": ("smtp_verify", _bool),
@@ -171,7 +196,7 @@ _SCALARS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
     "max_attempts": ("max_attempts", _number(int, 1)),
     "retry_backoff": ("retry_backoff", _number(float, 0)),
     "bounce_limit": ("bounce_limit", _number(int, 1)),
-    "secret_key": ("secret_key", _optional(_text)),
+    "secret_key": ("secret_key", _optional(_secret)),
     "unsubscribe_mailto": ("unsubscribe_mailto", _optional(_text)),
     "return_path": ("return_path", _optional(_text)),
     "lock_file": ("lock_file", _path),
@@ -180,9 +205,10 @@ _SCALARS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
     "dkim_domain": ("dkim_domain", _optional(_text)),
     "bounce_address": ("bounce_address", _optional(_text)),
     "lease_seconds": ("lease_seconds", _number(float, 1)),
-    "editor_password": ("editor_password", _optional(_text)),
+    "editor_password": ("editor_password", _optional(_secret)),
     "subscribe_rate_limit": ("subscribe_rate_limit", _number(int, 0)),
     "subscribe_rate_window": ("subscribe_rate_window", _number(float, 1)),
+    "max_document_bytes": ("max_document_bytes", _number(int, 1)),
 }
 _REQUIRED = (
     "name",
@@ -218,8 +244,10 @@ def _sections(origin: str, raw: Any) -> tuple[SectionRule, ...]:
             raise ConfigError(f"{where} must be a table with name and keywords")
         name = item.get("name")
         words = item.get("keywords")
-        if not isinstance(name, str) or not name.strip():
-            raise ConfigError(f"{where}.name must be a non-empty string")
+        try:
+            name = _text("name", name)  # section names reach URLs and the message
+        except ValueError as exc:
+            raise ConfigError(f"{where}.name {exc}") from None
         if name.casefold() in seen:
             raise ConfigError(f"{where}.name {name!r} appears twice")
         if not isinstance(words, list) or not all(isinstance(w, str) and w.strip() for w in words):

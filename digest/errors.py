@@ -72,12 +72,18 @@ class LockedError(DigestError):
 
 
 class DeliveryFailure(DigestError):
-    """A message was not accepted. `reply` is the server's answer or what went wrong."""
+    """A message was not accepted. `reply` is the server's answer or what went wrong.
+
+    `connection` tells a failure to reach the server at all (cannot connect, a dropped or
+    timed-out connection) from a reply about this recipient (a 4xx greylisting or a 5xx):
+    only the first kind, many in a row, means the server is down and the run should stop.
+    """
 
     permanent = False
 
-    def __init__(self, reply: str) -> None:
+    def __init__(self, reply: str, *, connection: bool = False) -> None:
         self.reply = reply
+        self.connection = connection
         super().__init__(reply)
 
 

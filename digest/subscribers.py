@@ -39,7 +39,10 @@ def normalize_email(address: str) -> str:
         result = validate_email(address, check_deliverability=False)
     except EmailNotValidError as exc:
         raise SubscriberError(f"invalid email {address!r}: {exc}") from None
-    return result.normalized.lower()
+    # The domain in its ASCII (IDNA) form, as SMTP and DNS carry it: exämple.com is stored as
+    # xn--exmple-cua.com, so the same domain typed either way is one subscriber. A non-ASCII
+    # local part stays as it is; sending to it needs SMTPUTF8 (see deliver/smtp.py).
+    return f"{result.local_part}@{result.ascii_domain}".lower()
 
 
 def clean_name(name: str | None) -> str | None:
@@ -73,7 +76,8 @@ def parse_sections(
     for n in names:
         canonical = by_fold.get(n.casefold())
         if canonical is None:
-            raise SubscriberError(f"unknown section {n!r}")
+            choices = "; ".join(known)
+            raise SubscriberError(f"unknown section {n!r} (the sections are: {choices})")
         if canonical not in chosen:
             chosen.append(canonical)
     return tuple(sorted(chosen, key=list(known).index))
@@ -135,7 +139,7 @@ def parse_csv(text: str, origin: str, known: Sequence[str]) -> CsvResult:
                 "(quote values that contain commas)"
             )
             continue
-        record = dict(zip(header, row, strict=False))
+        record = {k: restore(v) for k, v in zip(header, row, strict=False)}
         try:
             sub = new_subscriber(
                 record.get("email") or "", record.get("name"), record.get("sections"), known, line
@@ -151,10 +155,24 @@ def parse_csv(text: str, origin: str, known: Sequence[str]) -> CsvResult:
     return result
 
 
+# A cell a spreadsheet would run as a formula (CSV injection): written with a leading
+# apostrophe, which spreadsheets show as text, and which read_csv takes off again.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(cell: str) -> str:
+    return "'" + cell if cell.startswith(_FORMULA_START) else cell
+
+
+def restore(cell: str) -> str:
+    """The cell as written before `neutralise` (import reads what export wrote)."""
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(_FORMULA_START) else cell
+
+
 def write_csv(rows: Iterable[tuple[str, str | None, tuple[str, ...] | None]]) -> str:
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["email", "name", "sections"])
     for email, name, sections in rows:
-        writer.writerow([email, name or "", ";".join(sections or ())])
+        writer.writerow([neutralise(email), neutralise(name or ""), ";".join(sections or ())])
     return out.getvalue()

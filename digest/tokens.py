@@ -25,10 +25,6 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def _tag(secret: str, payload: str) -> bytes:
     return hmac.new(secret.encode("utf-8"), payload.encode("ascii"), hashlib.sha256).digest()[
         :_SIG_BYTES
@@ -48,16 +44,23 @@ def make_token(
 
 
 def read_token(secret: str, token: str, action: str, now: float | None = None) -> int:
-    """The subscriber id a valid token names; TokenError for anything else."""
+    """The subscriber id a valid token names; TokenError for anything else.
+
+    Only the exact text make_token writes is accepted: no `=` padding, no other spelling of
+    the same signature bytes or of the same numbers, so one link has one form."""
     try:
         kind_id, expires_hex, sig = token.split(".")
-        payload = f"{kind_id}.{expires_hex}"
-        good = hmac.compare_digest(_unb64(sig), _tag(secret, payload))
         subscriber_id = int(kind_id[1:], 16)
         expires = int(expires_hex, 16)
     except (ValueError, UnicodeEncodeError):
         raise TokenError("malformed link") from None
-    if not good or kind_id[0] != action[0]:
+    payload = f"{kind_id}.{expires_hex}"
+    if not payload.isascii():
+        raise TokenError("malformed link")
+    expected = _b64(_tag(secret, payload))
+    good = hmac.compare_digest(sig.encode("utf-8"), expected.encode("ascii"))
+    canonical = payload == f"{kind_id[:1]}{subscriber_id:08x}.{expires:x}"
+    if not good or not canonical or kind_id[0] != action[0]:
         raise TokenError("this link is not valid")
     if expires and (time.time() if now is None else now) > expires:
         raise TokenError("this link has expired")

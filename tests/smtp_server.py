@@ -63,6 +63,7 @@ class SMTPTestServer:
         hostname: str = "127.0.0.1",
         port: int = 0,
         record_dir: str | os.PathLike[str] | None = None,
+        smtputf8: bool = True,
     ) -> None:
         if tls not in ("none", "starttls", "tls"):
             raise ValueError(f"tls must be 'none', 'starttls' or 'tls', not {tls!r}")
@@ -71,6 +72,7 @@ class SMTPTestServer:
         self.host = hostname
         self.port = port
         self.record_dir = Path(record_dir) if record_dir is not None else None
+        self.smtputf8 = smtputf8  # offer SMTPUTF8 (RFC 6531), as most servers now do
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
         self._messages: list[Received] = []
@@ -117,7 +119,8 @@ class SMTPTestServer:
                 hostname="smtp.test",  # else aiosmtpd calls socket.getfqdn(): DNS, per session
                 ident="digest test SMTP",
                 data_size_limit=DATA_SIZE_LIMIT,
-                enable_SMTPUTF8=True,  # the SMTP class defaults it off (only Controller flips it)
+                # The SMTP class defaults it off (only Controller flips it).
+                enable_SMTPUTF8=self.smtputf8,
                 decode_data=False,  # keeps 8BITMIME and gives us the raw bytes
                 tls_context=server_tls if self.tls == "starttls" else None,
                 require_starttls=False,

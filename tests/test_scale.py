@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -241,10 +242,11 @@ def test_status_shows_each_sending_process(
     assert lines[0] == f"{SAMPLE_DAY}: 0 queued, 600 sent, 0 failed, 0 deferred, 0 skipped"
     shares = {}
     for line in lines[1:]:
-        worker, _, rest = line.strip().rpartition(": ")
-        count, word = rest.split()
-        assert word == "done" and worker.count(":") == 1
-        shares[worker] = int(count)
+        m = re.fullmatch(
+            r"  ([^:\s]+:\d+): (\d+) sent, 0 failed, 0 deferred, 0 skipped, 0 in hand", line
+        )
+        assert m, line
+        shares[m.group(1)] = int(m.group(2))
     assert 1 <= len(shares) <= 2 and sum(shares.values()) == 600
 
 

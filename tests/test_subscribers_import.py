@@ -12,6 +12,7 @@ from digest.store import Store
 from .test_subscribers import (  # with the cli_at and run fixtures
     SAMPLE_CSV,
     SAMPLE_ROWS,
+    VALID,
     Run,
     cli_at_fixture,  # noqa: F401  (the run fixture needs it)
     import_sample,
@@ -79,7 +80,7 @@ BAD = (
 def bad_row_errors(path: Path) -> list[str]:
     """The refusals for BAD except the multi-line one (checked on its own below)."""
     return [
-        f"refused: {path}:5: unknown section 'Spcae'",
+        f"refused: {path}:5: unknown section 'Spcae' (the sections are: {VALID})",
         f"refused: {path}:7: ana@example.com repeats line 2",
         f"refused: {path}:8: email is empty",
         f"refused: {path}:9: invalid email 'not-an-email': ",

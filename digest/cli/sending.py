@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from ..config import Config
+from ..errors import NotFoundError
 from ..jobs import sending
 from .options import State, date_option, json_option, transport_option
 
@@ -95,19 +96,27 @@ def send(
 @json_option(help="Print JSON.")
 @click.pass_obj
 def status(state: State, date: str, as_json: bool) -> None:
-    """Show a day's deliveries by state, and each sending process's share.
+    """Show a day's deliveries by state, and what each sending process (host:pid) sent,
+    failed, deferred and skipped, and holds right now. The exit code is 1 when the day has no
+    digest.
 
     \b
     Example:
       digest status --date 2026-11-26 --json
     """
-    counts = sending.status(state.store, date)
+    try:
+        day = sending.day_status(state.store, date)
+    except NotFoundError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    counts = day.counts.as_dict()
     if as_json:
-        click.echo(json.dumps(counts.as_dict()))
+        click.echo(json.dumps(counts))
         return
-    click.echo(f"{date}: " + ", ".join(f"{v} {k}" for k, v in counts.as_dict().items()))
-    for worker, (done, held) in sorted(sending.worker_progress(state.store, date).items()):
-        click.echo(f"  {worker}: {done} done" + (f", {held} in hand" if held else ""))
+    line = f"{date}: " + ", ".join(f"{v} {k}" for k, v in counts.items())
+    click.echo(line if day.begun else f"{line} (composed, not sent yet)")
+    for worker, share in sorted(day.workers.items()):
+        click.echo(f"  {worker}: " + ", ".join(f"{v} {k}" for k, v in share.as_dict().items()))
 
 
 @click.command()

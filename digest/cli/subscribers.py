@@ -10,7 +10,7 @@ import click
 
 from ..jobs import subscribers as jobs
 from ..subscribers import SUBSCRIBER_STATES
-from .options import State, json_option
+from .options import State, json_option, plural
 
 
 @click.group()
@@ -44,9 +44,10 @@ def subscribers_import(state: State, csv_file: Path, skip_invalid: bool) -> None
     for err in errors:
         click.echo(f"refused: {err}", err=True)
     if report is None:
-        click.echo(f"import: nothing imported: {len(errors)} bad rows (see --skip-invalid)")
+        bad = plural(len(errors), "bad row")
+        click.echo(f"import: nothing imported: {bad} (see --skip-invalid)")
     else:
-        click.echo(f"import: {report.summary}, {len(errors)} bad rows skipped")
+        click.echo(f"import: {report.summary}, {plural(len(errors), 'bad row')} skipped")
     if errors:
         sys.exit(1)
 
@@ -131,7 +132,7 @@ def subscribers_list(state: State, as_json: bool, status: str | None) -> None:
     for s in subs:
         sections = "; ".join(s.sections) if s.sections else "all sections"
         click.echo(f"{s.email}\t{s.name or ''}\t{s.status}\t{sections}")
-    click.echo(f"{len(subs)} subscribers")
+    click.echo(plural(len(subs), "subscriber"))
 
 
 @subscribers.command("export")
@@ -145,4 +146,4 @@ def subscribers_export(state: State, csv_file: Path) -> None:
       digest subscribers export backup.csv
     """
     count = jobs.export(state.store, csv_file)
-    click.echo(f"exported {count} subscribers to {csv_file}")
+    click.echo(f"exported {plural(count, 'subscriber')} to {csv_file}")

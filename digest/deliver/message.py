@@ -22,6 +22,7 @@ import email.utils
 import re
 import secrets
 from dataclasses import dataclass
+from email.header import Header
 from email.message import EmailMessage
 
 from ..addresses import domain_of
@@ -36,6 +37,8 @@ PREFERENCES_TOKEN = ("DIGESTxPREFERENCESxTOKENx" * 2)[:TOKEN_LENGTH]
 _SOFT_BREAK = b"=\r\n"
 # C0 controls, DEL, C1 controls and the Unicode line separators.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Characters that make a display name need quoting (those email.utils.formataddr quotes for).
+_PHRASE_SPECIALS = re.compile(r'[][\\()<>@,:;".]')
 # Headers folded at 78 characters with CRLF, as SMTP wants them.
 POLICY = email.policy.SMTP.clone(max_line_length=78)
 
@@ -70,16 +73,27 @@ def fill_tokens(body: str, unsubscribe: str, preferences: str) -> str:
 
 
 def format_to(name: str | None, address: str) -> bytes:
-    """The To header; a non-ASCII or long name is encoded and folded by the email package
-    (the slow path, taken only for such names), never written raw."""
+    """The To header, the name taken as plain text.
+
+    A short plain ASCII name is written as a phrase (quoted where needed); any other name is
+    RFC 2047-encoded here, whole, so nothing inside it, not even text that looks like an
+    encoded word, is ever read as header syntax. A non-ASCII address can only travel with
+    SMTPUTF8, and is then written as UTF-8 (RFC 6532).
+    """
     single_line(address, "To")
+    addr = address.encode("utf-8")
     if not name:
-        return f"To: {address}\r\n".encode("ascii")
+        return b"To: " + addr + b"\r\n"
     single_line(name, "To")
-    value = email.utils.formataddr((name, address))
-    if name.isascii() and len(value) < 70:
-        return f"To: {value}\r\n".encode("ascii")
-    return _header("To", value)
+    if name.isascii() and "=?" not in name:
+        quote = '"' if _PHRASE_SPECIALS.search(name) else ""
+        phrase = f"{quote}{email.utils.quote(name)}{quote}".encode("ascii")
+        line = b"To: " + phrase + b" <" + addr + b">\r\n"
+        if len(line) <= 78:
+            return line
+        return b"To:\r\n " + phrase + b"\r\n <" + addr + b">\r\n"  # names are at most 200
+    words = Header(name, "utf-8", maxlinelen=76, header_name="To").encode(linesep="\r\n")
+    return b"To: " + words.encode("ascii") + b"\r\n <" + addr + b">\r\n"
 
 
 def message_id(date: str, subscriber_id: int, list_key: str, domain: str) -> str:

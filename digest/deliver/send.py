@@ -2,70 +2,55 @@
 
 A producer claims batches of queued deliveries from the database, workers push each message
 through the transport (retrying transient failures with backoff), and outcomes are written
-back in small batches. State lives only in the database: a run that dies is simply run again.
+back in small, frequent batches. State lives only in the database: a run that dies is simply
+run again, and repeats only what was accepted but not yet written (with the same Message-ID).
+
+The producer, the workers and the writer live and die together (one task group), so the
+process can never wait on tasks that are gone. Whatever goes wrong with one message is
+recorded against that delivery and the others go on; what goes wrong with the run (a refused
+login, a full outbox disk, the database gone, SIGTERM) stops it: no new message starts, those
+in flight finish or are handed back, every outcome is written and the claims are released.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
-import os
-import socket
+import signal
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from ..addresses import ascii_address
 from ..model import Digest, Subscriber
 from ..store import Store
-from ..store.delivery import Claim, DeliveryOutcome, SendCounts
+from ..store.delivery import Claim, DeliveryOutcome
 from ..tokens import make_token
 from .message import MessageTemplate, Recipient, message_id
+from .options import RateLimit, SendOptions, SendResult
 from .outgoing import Outgoing
 from .transport import DeliveryFailure, Envelope, Transport, TransportError
 
-# Seconds between writes of outcomes: what a crash can lose (and so repeat, with the same
-# Message-ID) is at most this long a stretch of sending.
-FLUSH_EVERY = 0.25
+# Group commit: outcomes are written every FLUSH_EVERY seconds, or at once when FLUSH_BATCH
+# have gathered. What a crash (kill -9) can repeat is what was accepted but not yet written:
+# the messages in flight plus at most about 50 ms of sending (this batch and the one being
+# written), each repeat with the same Message-ID.
+FLUSH_EVERY = 0.025
+FLUSH_BATCH = 64
+# No new message starts while this many outcomes, or one this many seconds old, wait to be
+# written (the database is slow or gone): so a crash repeats the messages in flight and at
+# most about 50 ms of accepted ones, however slow the writes, and an outage cannot turn into
+# hundreds of sends that will all be repeated.
+MAX_UNWRITTEN = 256
+MAX_UNWRITTEN_AGE = 0.04
 # After this many connection failures in a row with no success, the server is down: stop.
+# Replies about one recipient (a 4xx greylisting, a 5xx) never count toward it.
 MAX_CONSECUTIVE_FAILURES = 20
-
-
-@dataclass(frozen=True)
-class SendOptions:
-    concurrency: int
-    rate: float = 0.0
-    batch: int = 200
-    transport_name: str = "smtp"  # for the summary; the transport is made in each process
-    worker: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
-
-
-@dataclass
-class SendResult:
-    date: str
-    transport: str
-    this_run: Counter[str]
-    counts: SendCounts
-    seconds: float
-    variants: int
-    aborted: str | None = None
-
-    @property
-    def complete(self) -> bool:
-        c = self.counts
-        return not self.aborted and c.queued == 0 and c.failed == 0 and c.deferred == 0
-
-    @property
-    def summary(self) -> str:
-        run = self.this_run
-        c = self.counts
-        line = (
-            f"send {self.date} via {self.transport}: {run['sent']} sent, {run['failed']} failed, "
-            f"{run['deferred']} deferred, {run['skipped']} skipped in {self.seconds:.1f}s; "
-            f"in all {c.sent} of {c.total} sent, {c.failed} failed, {c.deferred} deferred, "
-            f"{c.queued} queued, {c.skipped} skipped"
-        )
-        return line + (f" (stopped: {self.aborted})" if self.aborted else "")
+# After SIGTERM/SIGINT, messages in flight get this long to finish before they are abandoned.
+STOP_GRACE = 5.0
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 @dataclass
@@ -81,31 +66,19 @@ def _released(claim: Claim) -> DeliveryOutcome:
     return DeliveryOutcome(claim.delivery_id, claim.subscriber.id, "queued", None, None, 0)
 
 
+def _outcome(job: _Job, state: str, reply: str, attempts: int) -> DeliveryOutcome:
+    sub_id = job.claim.subscriber.id
+    return DeliveryOutcome(job.claim.delivery_id, sub_id, state, reply, job.message_id, attempts)
+
+
 def recipient_for(sub: Subscriber, secret: str) -> Recipient:
     return Recipient(
         subscriber_id=sub.id,
-        email=sub.email,
+        email=ascii_address(sub.email),
         name=sub.name,
         unsubscribe_token=make_token(secret, "unsubscribe", sub.id),
         preferences_token=make_token(secret, "preferences", sub.id),
     )
-
-
-class _RateLimit:
-    """At most `rate` starts per second across all workers (0: no limit)."""
-
-    def __init__(self, rate: float) -> None:
-        self.interval = 1.0 / rate if rate > 0 else 0.0
-        self.next = 0.0
-
-    async def wait(self) -> None:
-        if not self.interval:
-            return
-        now = time.monotonic()
-        start = max(now, self.next)
-        self.next = start + self.interval
-        if start > now:
-            await asyncio.sleep(start - now)
 
 
 class Sender:
@@ -129,12 +102,19 @@ class Sender:
         self.progress = progress
         self.variants = outgoing.variants(digest)
         self.sender = outgoing.sender_for()  # envelope sender per subscriber
-        self.limit = _RateLimit(options.rate)
+        self.limit = RateLimit(options.rate)
         self.pending: list[DeliveryOutcome] = []
+        self.writing = 0  # outcomes in the write under way
+        self.pending_since: float | None = None  # when the oldest pending outcome came
+        self.writing_since: float | None = None  # ... and the oldest in the write under way
         self.counter: Counter[str] = Counter()
         self.failures_in_a_row = 0
         self.abort: str | None = None
+        self.stopped_at: float | None = None  # when a stop signal came
         self.stopping = False
+        self._wake = asyncio.Event()  # the writer: a batch is ready, or the run is ending
+        self._room = asyncio.Event()  # the workers: unwritten outcomes fell below the limit
+        # (made again in work(): an event belongs to the event loop that first waits on it)
         # How long a claim stays this worker's without renewal: another worker takes over
         # the deliveries of one that died when it runs out.
         self.lease = dt.timedelta(seconds=config.lease_seconds)
@@ -170,22 +150,72 @@ class Sender:
             self.abort,
         )
 
+    # ---- stopping ---------------------------------------------------------------------------
+
+    def stop(self, reason: str) -> None:
+        """Start no new message from now on; the run ends once those in flight are done."""
+        if self.abort is None:
+            self.abort = reason
+
+    def on_signal(self, signum: int) -> None:
+        self.stop(f"stopped by {signal.Signals(signum).name}")
+        if self.stopped_at is not None:  # a second signal: abandon what is in flight now
+            self.stopped_at -= STOP_GRACE
+        else:
+            self.stopped_at = time.monotonic()
+
+    def _catch_signals(self) -> list[int]:
+        """SIGTERM and SIGINT stop the run cleanly (where this is the main thread)."""
+        loop = asyncio.get_running_loop()
+        caught: list[int] = []
+        for sig in STOP_SIGNALS:
+            try:
+                loop.add_signal_handler(sig, self.on_signal, sig)
+            except (NotImplementedError, RuntimeError, ValueError):
+                continue  # not the main thread: the caller handles signals
+            caught.append(sig)
+        return caught
+
+    # ---- the run ----------------------------------------------------------------------------
+
     async def work(self, send_id: int) -> None:
-        """Send queued deliveries until none is left (or the run must stop)."""
+        """Send queued deliveries until none is left, or the run must stop."""
         self.transport = self.outgoing.transport(self.digest.date, self.options.concurrency)
+        self._wake, self._room = asyncio.Event(), asyncio.Event()
         queue: asyncio.Queue[_Job | None] = asyncio.Queue(maxsize=self.options.batch * 2)
-        workers = [asyncio.create_task(self._work(queue)) for _ in range(self.options.concurrency)]
-        flusher = asyncio.create_task(self._flush_periodically(send_id))
+        caught = self._catch_signals()
         try:
-            await self._produce(send_id, queue)
-            await asyncio.gather(*workers)
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(self._write_periodically(send_id))
+                workers = [
+                    tasks.create_task(self._work(queue)) for _ in range(self.options.concurrency)
+                ]
+                try:
+                    await self._produce(send_id, queue)
+                    await self._finish(workers)
+                finally:
+                    self.stopping = True
+                    self._wake.set()
         finally:
-            for w in workers:
-                w.cancel()
+            loop = asyncio.get_running_loop()
+            for sig in caught:
+                loop.remove_signal_handler(sig)
             self.stopping = True
-            await flusher  # lets a write under way finish: never two at once
-            await self._flush()
+            await self._write()  # what the writer had not written yet
             await self.transport.close()
+
+    async def _finish(self, workers: list[asyncio.Task[None]]) -> None:
+        """Wait for the workers; after a stop signal, abandon what is still in flight once
+        STOP_GRACE has passed (its claims go back to the queue)."""
+        waiting = set(workers)
+        while waiting:
+            _, waiting = await asyncio.wait(waiting, timeout=0.1)
+            stopped = self.stopped_at
+            if waiting and stopped is not None and time.monotonic() - stopped >= STOP_GRACE:
+                for task in waiting:
+                    task.cancel()
+                await asyncio.wait(waiting)
+                return
 
     async def _produce(self, send_id: int, queue: asyncio.Queue[_Job | None]) -> None:
         """Claim batches until the queue is empty and no other worker holds deliveries that
@@ -193,20 +223,32 @@ class Sender:
         worker = self.options.worker
         try:
             while not self.abort:
-                claims = await asyncio.to_thread(
-                    self.store.claim, send_id, worker, self.options.batch, self.lease
-                )
-                if not claims:
-                    if not await asyncio.to_thread(self.store.held_by_others, send_id, worker):
-                        break
-                    await asyncio.sleep(min(1.0, self.lease.total_seconds() / 4))
-                    await asyncio.to_thread(self.store.requeue, send_id)
-                    continue
+                try:
+                    claims = await asyncio.to_thread(
+                        self.store.claim, send_id, worker, self.options.batch, self.lease
+                    )
+                    if not claims:
+                        if not await asyncio.to_thread(self.store.held_by_others, send_id, worker):
+                            break
+                        await asyncio.sleep(min(1.0, self.lease.total_seconds() / 4))
+                        await asyncio.to_thread(self.store.requeue, send_id)
+                        continue
+                except Exception as exc:  # the database is gone: stop, nothing was claimed
+                    self.stop(f"cannot claim deliveries: {exc}")
+                    break
                 for claim in claims:
                     if self.abort:
                         self._done(_released(claim))
                         continue
-                    job = self._job(claim)
+                    try:
+                        job = self._job(claim)
+                    except Exception as exc:  # a fault of ours with this one: record it, go on
+                        reason = f"error: {type(exc).__name__}: {exc}"
+                        sub_id = claim.subscriber.id
+                        self._done(
+                            DeliveryOutcome(claim.delivery_id, sub_id, "deferred", reason, None, 0)
+                        )
+                        continue
                     if job is not None:
                         await queue.put(job)
         finally:
@@ -214,42 +256,50 @@ class Sender:
                 await queue.put(None)
 
     def _job(self, claim: Claim) -> _Job | None:
-        """The job for a claim, or None after recording why it is skipped."""
+        """The job for a claim, or None after recording why it is skipped or failed."""
         sub = claim.subscriber
         if sub.status != "active":
-            self._done(
-                DeliveryOutcome(
-                    claim.delivery_id, sub.id, "skipped", f"subscriber is {sub.status}", None, 0
-                )
-            )
+            self._skip(claim, f"subscriber is {sub.status}")
             return None
         template = self.variants.get(sub.sections)
         if template is None:
-            self._done(
-                DeliveryOutcome(
-                    claim.delivery_id,
-                    sub.id,
-                    "skipped",
-                    "none of the subscriber's sections is in this digest",
-                    None,
-                    0,
-                )
-            )
+            self._skip(claim, "none of the subscriber's sections is in this digest")
             return None
         mid = message_id(template.date, sub.id, template.list_key, template.domain)
-        envelope = Envelope(self.sender(sub.id, template.date), sub.email, sub.id)
+        try:
+            envelope = Envelope(
+                self.sender(sub.id, template.date), ascii_address(sub.email), sub.id
+            )
+        except ValueError as exc:  # an address no server can be asked to deliver to
+            self._done(DeliveryOutcome(claim.delivery_id, sub.id, "failed", str(exc), mid, 0))
+            return None
         return _Job(claim, template, envelope, mid)
+
+    def _skip(self, claim: Claim, why: str) -> None:
+        self._done(DeliveryOutcome(claim.delivery_id, claim.subscriber.id, "skipped", why, None, 0))
 
     async def _work(self, queue: asyncio.Queue[_Job | None]) -> None:
         while (job := await queue.get()) is not None:
+            while not self.abort and self._backlogged():
+                self._room.clear()
+                self._wake.set()
+                await self._room.wait()
             if self.abort:
                 self._done(_released(job.claim))
                 continue
-            self._done(await self._attempt(job))
+            try:
+                outcome = await self._attempt(job)
+            except asyncio.CancelledError:
+                self._done(_released(job.claim))  # abandoned at a stop: back to the queue
+                raise
+            except Exception as exc:  # a fault of ours with this one message: record it, go on
+                outcome = _outcome(job, "deferred", f"error: {type(exc).__name__}: {exc}", 1)
+            self._done(outcome)
 
     async def _attempt(self, job: _Job) -> DeliveryOutcome:
-        sub = job.claim.subscriber
-        data = self.outgoing.sign(job.template.build(recipient_for(sub, self.secret)))
+        data = self.outgoing.sign(
+            job.template.build(recipient_for(job.claim.subscriber, self.secret))
+        )
         attempts = 0
         while True:
             attempts += 1
@@ -258,55 +308,79 @@ class Sender:
             try:
                 reply = await self.transport.deliver(job.envelope, data)
             except TransportError as exc:
-                # Not this message's fault (say, our login was refused): stop, keep it queued.
-                self.abort = str(exc)
+                # Not this message's fault (our login refused, the outbox disk full): stop,
+                # and keep it queued.
+                self.stop(str(exc))
                 return _released(job.claim)
             except DeliveryFailure as failure:
-                if not failure.permanent:
+                if failure.connection:
                     self.failures_in_a_row += 1
                     if self.failures_in_a_row >= MAX_CONSECUTIVE_FAILURES:
-                        self.abort = f"{self.failures_in_a_row} failures in a row: {failure.reply}"
+                        self.stop(f"{self.failures_in_a_row} failures in a row: {failure.reply}")
                 if failure.permanent:
-                    state = "failed"
-                elif attempts < self.config.max_attempts and not self.abort:
+                    return _outcome(job, "failed", failure.reply, attempts)
+                if attempts < self.config.max_attempts and not self.abort:
                     await asyncio.sleep(self.config.retry_backoff * 2 ** (attempts - 1))
                     continue
-                else:
-                    state = "deferred"
-                return DeliveryOutcome(
-                    job.claim.delivery_id, sub.id, state, failure.reply, job.message_id, attempts
-                )
+                return _outcome(job, "deferred", failure.reply, attempts)
             self.failures_in_a_row = 0
-            return DeliveryOutcome(
-                job.claim.delivery_id, sub.id, "sent", reply, job.message_id, attempts
-            )
+            return _outcome(job, "sent", reply, attempts)
 
     def _done(self, outcome: DeliveryOutcome) -> None:
+        if self.pending_since is None:
+            self.pending_since = time.monotonic()
         self.pending.append(outcome)
         if outcome.state != "queued":
             self.counter[outcome.state] += 1
+        if len(self.pending) >= FLUSH_BATCH:
+            self._wake.set()
         if self.progress:
             self.progress(1)
 
-    async def _flush_periodically(self, send_id: int) -> None:
+    def _backlogged(self) -> bool:
+        """Too much is accepted but not yet written to start another message."""
+        if len(self.pending) + self.writing >= MAX_UNWRITTEN:
+            return True
+        oldest = self.writing_since or self.pending_since
+        return oldest is not None and time.monotonic() - oldest >= MAX_UNWRITTEN_AGE
+
+    # ---- writing outcomes -------------------------------------------------------------------
+
+    async def _write_periodically(self, send_id: int) -> None:
         """Write outcomes often; renew this worker's leases well before they run out."""
         renewed = time.monotonic()
         while not self.stopping:
-            await asyncio.sleep(FLUSH_EVERY)
-            await self._flush()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), FLUSH_EVERY)
+            self._wake.clear()
+            await self._write()
             if time.monotonic() - renewed > self.lease.total_seconds() / 3:
                 renewed = time.monotonic()
-                await asyncio.to_thread(
-                    self.store.renew_lease, send_id, self.options.worker, self.lease
-                )
+                try:
+                    await asyncio.to_thread(
+                        self.store.renew_lease, send_id, self.options.worker, self.lease
+                    )
+                except Exception as exc:
+                    self.stop(f"cannot renew the claims: {exc}")
 
-    async def _flush(self) -> None:
-        if not self.pending:
+    async def _write(self) -> None:
+        """Write what is pending. A failed write stops the run at once (no new message
+        starts); the outcomes stay pending, for one more try when the run ends."""
+        if not self.pending or self.writing:
             return
         batch, self.pending = self.pending, []
-        await asyncio.to_thread(
-            self.store.record, batch, self.config.bounce_limit, self.options.worker
-        )
+        self.writing, self.writing_since, self.pending_since = len(batch), self.pending_since, None
+        try:
+            await asyncio.to_thread(
+                self.store.record, batch, self.config.bounce_limit, self.options.worker
+            )
+        except Exception as exc:
+            self.pending = batch + self.pending
+            self.pending_since = self.writing_since
+            self.stop(f"cannot write outcomes to the database: {exc}")
+        finally:
+            self.writing, self.writing_since = 0, None
+            self._room.set()
 
 
 __all__ = ["SendOptions", "SendResult", "Sender", "recipient_for"]

@@ -107,7 +107,7 @@ class SMTPTransport:
         except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
             client.close()
             raise TransientFailure(
-                f"cannot connect to {s.host}:{s.port}: {_describe(exc)}"
+                f"cannot connect to {s.host}:{s.port}: {_describe(exc)}", connection=True
             ) from None
         self.connections_opened += 1
         return client
@@ -126,7 +126,7 @@ class SMTPTransport:
                     await self._reset(client)
                 raise failure from None
             except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
-                raise TransientFailure(_describe(exc)) from None
+                raise TransientFailure(_describe(exc), connection=True) from None
             finally:
                 if keep and client.is_connected:
                     self._idle.append(client)
@@ -138,10 +138,19 @@ class SMTPTransport:
     ) -> str:
         """MAIL, RCPT, DATA and the message, as aiosmtplib's sendmail would, without its
         per-message address parsing and regular-expression passes over the whole message:
-        ours is already CRLF throughout, and the dot-stuffing is one bytes.replace."""
+        ours is already CRLF throughout, and the dot-stuffing is one bytes.replace.
+
+        An address with a non-ASCII local part travels only with SMTPUTF8 (RFC 6531); a
+        server that does not offer it gets nothing, and that delivery fails for good."""
+        utf8 = not (envelope.sender.isascii() and envelope.recipient.isascii())
+        if utf8 and not client.supports_extension("smtputf8"):
+            raise _Refused(
+                553, f"5.6.7 the server does not offer SMTPUTF8, which {envelope.recipient} needs"
+            )
+        mail = b"FROM:<" + envelope.sender.encode("utf-8") + b">" + (b" SMTPUTF8" if utf8 else b"")
         for command, arg, ok in (
-            (b"MAIL", b"FROM:<" + envelope.sender.encode("ascii") + b">", (250,)),
-            (b"RCPT", b"TO:<" + envelope.recipient.encode("ascii") + b">", (250, 251)),
+            (b"MAIL", mail, (250,)),
+            (b"RCPT", b"TO:<" + envelope.recipient.encode("utf-8") + b">", (250, 251)),
             (b"DATA", None, (354,)),
         ):
             response = await client.execute_command(*((command, arg) if arg else (command,)))

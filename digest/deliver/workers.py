@@ -16,12 +16,13 @@ import multiprocessing
 import os
 import signal
 import socket
+import threading
 from collections import Counter
 from dataclasses import replace
 from multiprocessing.queues import SimpleQueue
 from typing import Any
 
-from .send import Sender
+from .send import STOP_SIGNALS, Sender
 
 _PR_SET_PDEATHSIG = 1
 
@@ -38,6 +39,10 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _child(sender: Sender, send_id: int, results: SimpleQueue[Any], parent: int) -> None:
+    # Until the event loop takes them over, a stop signal is only noted: the parent's
+    # forwarding handler, inherited through fork, must never run here.
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, lambda signum, _frame: sender.on_signal(signum))
     _die_with_parent(parent)
     sender.store.engine.dispose(close=False)  # never share the parent's connections
     sender.progress = None
@@ -60,19 +65,37 @@ def run_in_processes(sender: Sender, send_id: int, processes: int) -> None:
         )
         for i in range(processes)
     ]
-    for child in children:
-        child.start()
-    progress, last = sender.progress, 0
-    while any(child.is_alive() for child in children):
+
+    def forward(signum: int, _frame: object) -> None:
+        """SIGTERM or SIGINT to `digest send`: each child stops cleanly, and we wait."""
+        if os.getpid() != parent:  # a child, in the instant after fork: not its business
+            return
+        sender.on_signal(signum)
         for child in children:
-            child.join(timeout=0.5)
-        if progress:
-            done = sender.store.counts(send_id)
-            now = done.total - done.queued
-            progress(now - last)
-            last = now
-    for child in children:
-        child.join()
+            if child.pid is not None and child.is_alive():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(child.pid, signal.SIGTERM)
+
+    parent = os.getpid()
+    main = threading.current_thread() is threading.main_thread()
+    previous = {sig: signal.signal(sig, forward) for sig in STOP_SIGNALS} if main else {}
+    try:
+        for child in children:
+            child.start()
+        progress, last = sender.progress, 0
+        while any(child.is_alive() for child in children):
+            for child in children:
+                child.join(timeout=0.5)
+            if progress:
+                done = sender.store.counts(send_id)
+                now = done.total - done.queued
+                progress(now - last)
+                last = now
+        for child in children:
+            child.join()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     while not results.empty():
         counter, abort = results.get()
         sender.counter.update(Counter(counter))

@@ -4,10 +4,11 @@
 parser over every core for large batches.
 """
 
-from .files import Parsed, Parser, find_documents, read_document
+from .files import MAX_DOCUMENT_BYTES, Parsed, Parser, find_documents, read_document, read_file
 from .parse import decode, fingerprint, parse_document, parse_with_fingerprint
 
 __all__ = [
+    "MAX_DOCUMENT_BYTES",
     "Parsed",
     "Parser",
     "decode",
@@ -16,4 +17,5 @@ __all__ = [
     "parse_document",
     "parse_with_fingerprint",
     "read_document",
+    "read_file",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -13,21 +14,72 @@ from ..errors import DocumentError
 from ..model import Document
 from .parse import decode, parse_document, parse_with_fingerprint
 
+MAX_DOCUMENT_BYTES = 5_000_000  # the max_document_bytes setting's default
+_READ_CHUNK = 1 << 16  # after the first read, which asks for the whole file
 
-def read_document(path: Path, default_date: str | None = None) -> tuple[Document, bytes]:
-    """Read and parse one file; returns the document and the raw bytes (for hashing)."""
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def _check(path: Path, info: os.stat_result, max_bytes: int) -> None:
+    """Refuse what is not a regular file, or is larger than max_bytes, from its stat alone."""
+    if not stat.S_ISREG(info.st_mode):
+        kind = next((name for test, name in _KINDS if test(info.st_mode)), "special file")
+        raise DocumentError(str(path), f"not a regular file ({kind})")
+    if info.st_size > max_bytes:
+        raise DocumentError(str(path), _too_large(info.st_size, max_bytes))
+
+
+def _too_large(size: int | None, max_bytes: int) -> str:
+    what = f"{size:,} bytes" if size is not None else "grew while read"
+    return f"too large ({what}; max_document_bytes is {max_bytes:,})"
+
+
+def read_file(path: Path, max_bytes: int = MAX_DOCUMENT_BYTES) -> bytes:
+    """A document's bytes. What is not a regular file, or is over max_bytes, is refused from
+    its stat, before it is opened: opening a FIFO waits for a writer, and a huge file would be
+    read whole into memory (and then parsed at twenty times its size)."""
     try:
-        data = path.read_bytes()
+        _check(path, os.stat(path), max_bytes)
+        # O_NONBLOCK: should a FIFO take the file's place after the stat, opening it does
+        # not wait; fstat then refuses it.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            info = os.fstat(fd)
+            _check(path, info, max_bytes)
+            chunks = [os.read(fd, info.st_size + 1)]  # one read, then an empty one at EOF
+            size = len(chunks[0])
+            while chunks[-1] and size <= max_bytes:
+                chunks.append(os.read(fd, _READ_CHUNK))
+                size += len(chunks[-1])
+        finally:
+            os.close(fd)
     except OSError as exc:
         raise DocumentError(str(path), f"cannot read: {exc.strerror}") from None
+    if size > max_bytes:
+        raise DocumentError(str(path), _too_large(None, max_bytes))
+    return chunks[0] if len(chunks) <= 2 else b"".join(chunks)
+
+
+def read_document(
+    path: Path, default_date: str | None = None, max_bytes: int = MAX_DOCUMENT_BYTES
+) -> tuple[Document, bytes]:
+    """Read and parse one file; returns the document and the raw bytes (for hashing)."""
+    data = read_file(path, max_bytes)
     return parse_document(decode(data, str(path)), str(path), default_date), data
 
 
 def find_documents(paths: Iterable[Path]) -> Iterator[Path]:
-    """Files as given, folders walked recursively for *.txt, in a stable order."""
+    """Paths as given, folders walked recursively for *.txt, in a stable order. Whatever is
+    not a folder is yielded, FIFOs and devices too, so that reading refuses them by name."""
     for p in paths:
         if p.is_dir():
-            yield from sorted((q for q in p.rglob("*.txt") if q.is_file()), key=str)
+            yield from sorted((q for q in p.rglob("*.txt") if not q.is_dir()), key=str)
         else:
             yield p
 
@@ -93,4 +145,4 @@ def _unpack(results: list[tuple[object, ...]]) -> list[Parsed]:
     return out
 
 
-__all__ = ["Parsed", "Parser", "find_documents", "read_document"]
+__all__ = ["MAX_DOCUMENT_BYTES", "Parsed", "Parser", "find_documents", "read_document", "read_file"]

@@ -12,7 +12,7 @@ from email.message import EmailMessage
 
 from ..addresses import domain_of
 from ..config import Config
-from ..deliver.message import POLICY, Recipient, single_line
+from ..deliver.message import POLICY, Recipient, format_to, single_line
 from ..deliver.outgoing import Outgoing
 from ..deliver.transport import Envelope
 from ..errors import NotFoundError
@@ -42,10 +42,13 @@ def deliver_one(outgoing: Outgoing, folder: str, recipient: str, message: bytes)
 
 
 def confirmation_message(config: Config, to: str, name: str | None, link: str) -> bytes:
-    """A short plain-text email with the signed confirmation link."""
+    """A short plain-text email with the signed confirmation link.
+
+    The To header is written by `format_to`, as a digest's is: the name as plain text (never
+    read as encoded words), and an address with a non-ASCII local part as UTF-8, which only
+    an SMTPUTF8 server takes (the transport refuses the others)."""
     msg = EmailMessage(policy=POLICY)
     msg["From"] = single_line(config.from_addr, "From")
-    msg["To"] = email.utils.formataddr((single_line(name or "", "To"), to))
     msg["Subject"] = f"Confirm your subscription to {config.name}"
     msg["Date"] = email.utils.formatdate(usegmt=True)
     msg["Message-ID"] = email.utils.make_msgid("confirm", domain_of(config.from_addr))
@@ -57,7 +60,7 @@ def confirmation_message(config: Config, to: str, name: str | None, link: str) -
         f"{link}\n\n"
         "If it was not you, ignore this email: nothing will be sent to you.\n"
     )
-    return msg.as_bytes()
+    return format_to(name, to) + msg.as_bytes()
 
 
 def build_test_copy(

@@ -15,8 +15,10 @@ from ..deliver.outgoing import Outgoing
 from ..deliver.send import Sender, SendOptions, SendResult, recipient_for
 from ..deliver.transport import Envelope
 from ..deliver.workers import run_in_processes
+from ..errors import NotFoundError
 from ..lock import run_lock
 from ..store import SendCounts, Store
+from ..store.progress import WorkerShare
 from . import digests, ingest
 from .ingest import IngestReport
 
@@ -108,10 +110,23 @@ def status(store: Store, date: str) -> SendCounts:
     return store.counts(store.find_send(date))
 
 
-def worker_progress(store: Store, date: str) -> dict[str, tuple[int, int]]:
-    """Per sending process ("host:pid"): deliveries done and deliveries in hand."""
+@dataclass(frozen=True)
+class DayStatus:
+    """`digest status`: a day's deliveries by state, and each sending process's share."""
+
+    counts: SendCounts
+    workers: dict[str, WorkerShare]  # "host:pid" -> what it sent, failed, ... and holds
+    begun: bool  # False: composed, but no send has started
+
+
+def day_status(store: Store, date: str) -> DayStatus:
+    """The day's send so far; NotFoundError when the day has no digest (and so no send)."""
     send_id = store.find_send(date)
-    return {} if send_id is None else store.workers(send_id)
+    if send_id is None:
+        if not store.has_digest(date):
+            raise NotFoundError(f"no digest for {date}: nothing was composed or sent that day")
+        return DayStatus(SendCounts(), {}, False)
+    return DayStatus(store.counts(send_id), store.worker_shares(send_id), True)
 
 
 @dataclass
@@ -137,7 +152,7 @@ def run(
     outgoing.sender_for()  # settings checked before the lock is taken or anything is sent
     with run_lock(config.lock_file):
         inbox: list[Path] = [config.inbox] if config.inbox.is_dir() else []
-        report = ingest.ingest(store, inbox)
+        report = ingest.ingest(store, inbox, max_bytes=config.max_document_bytes)
         composed = False
         if not store.has_digest(date):
             digests.compose_day(store, config, date)
@@ -153,12 +168,13 @@ def sender_warning(config: Config) -> str | None:
 
 
 __all__ = [
+    "DayStatus",
     "RunResult",
     "SendRequest",
+    "day_status",
     "dry_run",
     "run",
     "send",
     "sender_warning",
     "status",
-    "worker_progress",
 ]

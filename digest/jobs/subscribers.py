@@ -16,6 +16,7 @@ from ..store.subscribers import ImportReport
 from ..subscribers import NewSubscriber, normalize_email, parse_sections, read_csv, write_csv
 from ..subscribers import new_subscriber as make_subscriber
 from ..tokens import make_token, read_token
+from . import accounts
 from .mail import CONFIRM_TTL, confirmation_message, deliver_one
 
 # States a subscriber can leave with their own link (a bounced address must subscribe anew).
@@ -119,26 +120,81 @@ def resume(store: Store, sub: Subscriber) -> None:
         store.set_status(sub.id, "active")
 
 
+# Confirmation emails one mailbox may get per subscribe_rate_window, however its address is
+# spelled, and from however many clients: against mail bombing through a form.
+CONFIRMATIONS_PER_MAILBOX = 3
+# Domains whose mailboxes ignore dots in the local part, and the domain they fold to.
+_DOTLESS = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
+
+
+def mailbox_of(address: str) -> str:
+    """The mailbox an address reaches, folded as the big providers fold it: a `+tag` goes
+    everywhere (victim+1@ is victim@), dots go at Gmail (v.ictim@googlemail.com is
+    victim@gmail.com). For counting only; the address itself is stored as given."""
+    local, _, domain = address.lower().rpartition("@")
+    local = local.split("+", 1)[0]
+    if domain in _DOTLESS:
+        local, domain = local.replace(".", ""), _DOTLESS[domain]
+    return f"{local}@{domain}"
+
+
+def allow_subscribe_request(store: Store, config: Config, client: str) -> bool:
+    """Count a /subscribe request from `client`; False past subscribe_rate_limit per window.
+    Counted in the database, so the limit holds across every process serving the site."""
+    return accounts.allow(
+        store, "subscribe", client, config.subscribe_rate_limit, config.subscribe_rate_window
+    )
+
+
 def request_subscription(
     store: Store, config: Config, secret: str, new: NewSubscriber, base_url: str
-) -> None:
+) -> bool:
     """Add `new` as pending (a known address is left exactly as it is) and mail it a signed
-    confirmation link. DeliveryFailure, TransportError or ConfigError when it cannot be sent."""
-    subscriber_id = store.add_pending(new)
-    token = make_token(secret, "confirm", subscriber_id, ttl=CONFIRM_TTL)
-    message = confirmation_message(config, new.email, new.name, f"{base_url}/confirm/{token}")
-    outgoing = Outgoing(config)
-    deliver_one(outgoing, "confirmations", new.email, outgoing.sign(message))
+    confirmation link; False, with nothing added or sent, when its mailbox had its share of
+    confirmations this window (the caller answers alike either way).
+
+    DeliveryFailure, TransportError or ConfigError when it cannot be sent. Whatever goes
+    wrong, a subscriber added here is taken back: a failed request leaves no row."""
+    limit = CONFIRMATIONS_PER_MAILBOX if config.subscribe_rate_limit else 0
+    if not accounts.allow(
+        store, "confirm-mailbox", mailbox_of(new.email), limit, config.subscribe_rate_window
+    ):
+        return False
+    subscriber_id, added = store.add_pending(new)
+    try:
+        token = make_token(secret, "confirm", subscriber_id, ttl=CONFIRM_TTL)
+        link = f"{base_url}/confirm/{token}"
+        message = confirmation_message(config, new.email, new.name, link)
+        outgoing = Outgoing(config)
+        deliver_one(outgoing, "confirmations", new.email, outgoing.sign(message))
+    except BaseException:
+        if added:
+            store.discard_pending(subscriber_id)
+        raise
+    return True
 
 
-def confirm(store: Store, sub: Subscriber) -> None:
-    if sub.status != "active":
-        store.set_status(sub.id, "active")
+# What a confirmation link did: made the subscriber active now, or nothing, because the
+# subscriber is already in one of these states (a confirmation works once, and never brings
+# back an address that unsubscribed or bounced).
+CONFIRMED = "confirmed"
+
+
+def confirm(store: Store, sub: Subscriber) -> str:
+    """`pending` becomes `active`, once: CONFIRMED. Any other state is left as it is, and
+    returned ('active', 'paused', 'unsubscribed', 'bounced'; 'removed' if it is gone)."""
+    if store.activate_pending(sub.id):
+        return CONFIRMED
+    now = store.get_subscriber(sub.id)
+    return now.status if now is not None else "removed"
 
 
 __all__ = [
+    "CONFIRMATIONS_PER_MAILBOX",
+    "CONFIRMED",
     "RESUMABLE",
     "add_subscriber",
+    "allow_subscribe_request",
     "by_token",
     "choose_sections",
     "confirm",
@@ -146,6 +202,7 @@ __all__ = [
     "find",
     "import_subscribers",
     "list_subscribers",
+    "mailbox_of",
     "pause",
     "remove",
     "request_subscription",

@@ -2,18 +2,30 @@
 
 SQLite by default (a file in the working folder); PostgreSQL through a database URL. One
 module per kind of data: stories (and their files), digests, subscribers, deliveries (sends
-and their claims), bounces.
+and their claims), bounces, editor sessions, rate-limit events.
 """
 
 from .bounces import BounceStore
 from .delivery import DeliveryStore, SendCounts
 from .digests import DigestStore
+from .progress import ProgressStore
+from .rate_events import RateEventStore
+from .sessions import SessionStore
 from .stories import StoryStore
 from .subscribers import SubscriberStore
 
 
-class Store(StoryStore, DigestStore, SubscriberStore, DeliveryStore, BounceStore):
-    """Stories, digests, subscribers and deliveries."""
+class Store(
+    StoryStore,
+    DigestStore,
+    SubscriberStore,
+    DeliveryStore,
+    ProgressStore,
+    BounceStore,
+    SessionStore,
+    RateEventStore,
+):
+    """Stories, digests, subscribers and deliveries; the web side's sessions and limits."""
 
 
 __all__ = ["SendCounts", "Store"]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import DataError, IntegrityError, StatementError
 from sqlmodel import col, func, select
 
 from ..model import Document
@@ -12,6 +14,12 @@ from .base import BaseStore, insert_new
 from .tables import FileRow, StoryRow, now
 
 CHUNK = 500  # values per IN (...) list
+
+
+def _reason(exc: StatementError) -> str:
+    """The database's own first line (no SQL, no parameters: a document's text stays out)."""
+    lines = str(exc.orig).strip().splitlines() if exc.orig else []
+    return lines[0][:200] if lines else type(exc).__name__
 
 
 class StoryStore(BaseStore):
@@ -24,47 +32,75 @@ class StoryStore(BaseStore):
                 found.update(s.exec(select(FileRow.sha256).where(col(FileRow.sha256).in_(chunk))))
         return found
 
-    def add_documents(self, items: Iterable[tuple[Document, str, str, str]]) -> list[bool]:
+    def add_documents(self, items: Iterable[tuple[Document, str, str, str]]) -> list[bool | str]:
         """Store (document, fingerprint, path, file sha256) items in one transaction.
 
-        Returns, per item, True when stored and False when the same story was already there.
-        Plain multi-row INSERTs, not ORM objects: ingest runs at thousands of documents a
-        second.
+        Returns, per item, True when stored, False when the same story was already there, or
+        why the database refused it: one refused document never drops the others. The batch
+        goes in as plain multi-row INSERTs (ingest runs at thousands of documents a second)
+        inside one savepoint; only when the database refuses it is it stored again one
+        savepoint per document, to find and leave out the bad ones.
         """
         items = list(items)
         stamp = now()
         with self.errors(), self.engine.begin() as conn:
             existing = self._story_ids(conn, [fp for _, fp, _, _ in items])
-            results: list[bool] = []
-            new: dict[str, dict[str, object]] = {}
-            for doc, fp, path, _ in items:
-                stored = fp not in existing and fp not in new
-                if stored:
-                    new[fp] = {
-                        "fingerprint": fp,
-                        "date": doc.date,
-                        "title": doc.title,
-                        "title_source": doc.title_source,
-                        "source": doc.source,
-                        "section_label": doc.section_label,
-                        "body": list(doc.body),
-                        "related_links": list(doc.related_links),
-                        "headline_groups": [list(g) for g in doc.headline_groups],
-                        "path": path,
-                        "ingested_at": stamp,
-                    }
-                results.append(stored)
-            if new:
-                conn.execute(insert_new(self.engine, StoryRow), list(new.values()))
-                existing.update(self._story_ids(conn, list(new)))
-            files: dict[str, dict[str, object]] = {}
-            for _, fp, path, sha in items:
-                files.setdefault(
-                    sha,
-                    {"sha256": sha, "path": path, "story_id": existing[fp], "ingested_at": stamp},
-                )
-            if files:
-                conn.execute(insert_new(self.engine, FileRow), list(files.values()))
+            try:
+                with conn.begin_nested():
+                    return self._insert(conn, items, dict(existing), stamp)
+            except (DataError, IntegrityError):
+                pass
+            results: list[bool | str] = []
+            for item in items:
+                known = dict(existing)  # kept only when the savepoint is
+                try:
+                    with conn.begin_nested():
+                        results += self._insert(conn, [item], known, stamp)
+                except (DataError, IntegrityError) as exc:
+                    results.append(f"refused by the database: {_reason(exc)}")
+                else:
+                    existing = known
+            return results
+
+    def _insert(
+        self,
+        conn: Connection,
+        items: list[tuple[Document, str, str, str]],
+        existing: dict[str, int],
+        stamp: dt.datetime,
+    ) -> list[bool | str]:
+        """Insert the new stories among `items` and a file row for each; `existing` (story ids
+        by fingerprint) gains the new ones."""
+        results: list[bool | str] = []
+        new: dict[str, dict[str, object]] = {}
+        for doc, fp, path, _ in items:
+            stored = fp not in existing and fp not in new
+            if stored:
+                new[fp] = {
+                    "fingerprint": fp,
+                    "date": doc.date,
+                    "title": doc.title,
+                    "title_source": doc.title_source,
+                    "source": doc.source,
+                    "section_label": doc.section_label,
+                    "body": list(doc.body),
+                    "related_links": list(doc.related_links),
+                    "headline_groups": [list(g) for g in doc.headline_groups],
+                    "path": path,
+                    "ingested_at": stamp,
+                }
+            results.append(stored)
+        if new:
+            conn.execute(insert_new(self.engine, StoryRow), list(new.values()))
+            existing.update(self._story_ids(conn, list(new)))
+        files: dict[str, dict[str, object]] = {}
+        for _, fp, path, sha in items:
+            files.setdefault(
+                sha,
+                {"sha256": sha, "path": path, "story_id": existing[fp], "ingested_at": stamp},
+            )
+        if files:
+            conn.execute(insert_new(self.engine, FileRow), list(files.values()))
         return results
 
     @staticmethod

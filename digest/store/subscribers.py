@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, delete, select
+from sqlmodel import col, delete, select, update
 
 from ..model import Subscriber
 from ..subscribers import NewSubscriber
@@ -133,15 +133,15 @@ class SubscriberStore(BaseStore):
     def list_subscribers(self, status: str | None = None) -> list[Subscriber]:
         return list(self.iter_subscribers(status))
 
-    def add_pending(self, new: NewSubscriber) -> int:
-        """The id of the subscriber with this address, adding it as `pending` if there is
+    def add_pending(self, new: NewSubscriber) -> tuple[int, bool]:
+        """(id, added): the subscriber with this address, adding it as `pending` if there is
         none. An existing subscriber is left exactly as it is: a stranger's form must not
         change anyone's name, sections or state."""
         with self.errors(), self.session() as s:
             found = s.exec(select(SubscriberRow.id).where(SubscriberRow.email == new.email))
             existing = found.first()
             if existing is not None:
-                return existing
+                return existing, False
             row = SubscriberRow(
                 email=new.email,
                 name=new.name,
@@ -156,6 +156,31 @@ class SubscriberStore(BaseStore):
                 winner = s.exec(select(SubscriberRow.id).where(SubscriberRow.email == new.email))
                 won = winner.one()
                 assert won is not None
-                return won
+                return won, False
             assert row.id is not None
-            return row.id
+            return row.id, True
+
+    def discard_pending(self, subscriber_id: int) -> None:
+        """Take back a `pending` subscriber just added (its confirmation could not be sent),
+        so a failed request leaves no row behind; any other state is left alone."""
+        with self.errors(), self.session() as s:
+            s.exec(
+                delete(SubscriberRow).where(
+                    col(SubscriberRow.id) == subscriber_id, col(SubscriberRow.status) == "pending"
+                )
+            )
+            s.commit()
+
+    def activate_pending(self, subscriber_id: int) -> bool:
+        """`pending` becomes `active`, once: True if this call made the change. In one
+        statement, so two presses of the same confirmation cannot both count, and no other
+        state (unsubscribed, bounced, paused, active) is ever touched."""
+        with self.errors(), self.engine.begin() as conn:
+            changed = conn.execute(
+                update(SubscriberRow)
+                .where(
+                    col(SubscriberRow.id) == subscriber_id, col(SubscriberRow.status) == "pending"
+                )
+                .values(status="active", hard_bounces=0, updated_at=now())
+            ).rowcount
+        return bool(changed)

@@ -77,6 +77,10 @@ class DigestRow(SQLModel, table=True):
 
 class SubscriberRow(SQLModel, table=True):
     __tablename__ = "subscribers"
+    # An id is never given out twice, even after the highest one is removed: the links in
+    # old emails name the id, and must never act on somebody else (SQLite's AUTOINCREMENT;
+    # PostgreSQL's sequence never goes back anyway). See migration 0003.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(unique=True, max_length=320)  # normalised, lower case
@@ -120,3 +124,28 @@ class DeliveryRow(SQLModel, table=True):
     worker: str | None = Field(default=None, max_length=100)
     lease_until: dt.datetime | None = None
     updated_at: dt.datetime = Field(default_factory=now)
+
+
+class EditorSessionRow(SQLModel, table=True):
+    """A signed-in editor's session: the cookie names it, signing out deletes it."""
+
+    __tablename__ = "editor_sessions"
+
+    id: str = Field(primary_key=True, max_length=64)  # the random session id
+    editor: str = Field(default="editor", max_length=100)  # named accounts: a later issue
+    created_at: dt.datetime = Field(default_factory=now)
+    expires_at: dt.datetime = Field(index=True)
+
+
+class RateEventRow(SQLModel, table=True):
+    """One counted hit of a rate limit (a subscribe request, a confirmation email), so every
+    process serving the web side counts against the same limit. The key is a hash: no client
+    address or mailbox is kept here."""
+
+    __tablename__ = "rate_events"
+    __table_args__ = (Index(None, "kind", "key_hash", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)
+    key_hash: str = Field(max_length=64)  # sha256 hex of what is limited
+    at: dt.datetime = Field(index=True)

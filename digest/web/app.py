@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..config import Config, secret_for
@@ -19,12 +19,17 @@ from ..errors import DigestError, LoginRequired, NotFoundError
 from ..store import Store
 from . import archive, editor, subscriber
 from .pages import Web, make_env, web
-from .security import EditorAuth, RateLimiter, RedactTokens, security_headers
+from .security import (
+    EditorAuth,
+    RateLimiter,
+    RedactTokens,
+    add_security_headers,
+    security_headers,
+)
 
 log = logging.getLogger("digest.web")
 LOGIN_ATTEMPTS = 10  # per client address per LOGIN_WINDOW
 LOGIN_WINDOW = 900.0
-CONFIRMATIONS_PER_ADDRESS = 3  # per subscribe_rate_window
 
 
 def create_app(config: Config, store: Store | None = None) -> FastAPI:
@@ -34,7 +39,6 @@ def create_app(config: Config, store: Store | None = None) -> FastAPI:
     """
     own_store = store is None
     the_store = Store(config.database_url) if store is None else store
-    window = config.subscribe_rate_window
     secret = secret_for(config, config.default_transport)
     password = config.editor_password
     state = Web(
@@ -43,10 +47,6 @@ def create_app(config: Config, store: Store | None = None) -> FastAPI:
         secret=secret,
         env=make_env(config),
         auth=EditorAuth(secret, password) if password else None,
-        subscribe_limit=RateLimiter(config.subscribe_rate_limit, window),
-        address_limit=RateLimiter(
-            CONFIRMATIONS_PER_ADDRESS if config.subscribe_rate_limit else 0, window
-        ),
         login_limit=RateLimiter(LOGIN_ATTEMPTS, LOGIN_WINDOW),
     )
 
@@ -73,6 +73,8 @@ def create_app(config: Config, store: Store | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, invalid_request)  # type: ignore[arg-type]
     app.add_exception_handler(LoginRequired, login_required)  # type: ignore[arg-type]
     app.add_exception_handler(DigestError, digest_error)  # type: ignore[arg-type]
+    # Anything else: Starlette answers it outside every middleware, headers included.
+    app.add_exception_handler(Exception, server_error)
     return app
 
 
@@ -117,3 +119,18 @@ async def digest_error(request: Request, exc: DigestError) -> HTMLResponse:
     # Not the path: it may carry a subscriber's token.
     log.error("%s request failed: %s", request.method, exc)
     return w.message(request, "Something went wrong", "Please try again later.", 500)
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    """An unexpected error: the same page as any other failure, never a traceback, and with
+    every security header (this answer does not pass through the headers middleware)."""
+    # Not the path: it may carry a subscriber's token.
+    log.error("%s request failed", request.method, exc_info=exc)
+    response: Response
+    try:
+        response = web(request).message(
+            request, "Something went wrong", "Please try again later.", 500
+        )
+    except Exception:  # the pages themselves are what failed
+        response = PlainTextResponse("Something went wrong. Please try again later.", 500)
+    return add_security_headers(request, response)

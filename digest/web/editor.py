@@ -27,7 +27,7 @@ from ..errors import (
     SubscriberError,
     TransportError,
 )
-from ..jobs import digests
+from ..jobs import accounts, digests
 from ..jobs.mail import send_test_copy
 from ..subscribers import normalize_email, parse_sections
 from .pages import Web, valid_date, web
@@ -47,6 +47,7 @@ class Editor:
     web: Web
     auth: EditorAuth
     csrf: str
+    session_id: str
 
 
 def _auth(request: Request) -> EditorAuth:
@@ -57,12 +58,14 @@ def _auth(request: Request) -> EditorAuth:
 
 
 def editor(request: Request) -> Editor:
-    """Dependency: the signed-in editor, or a redirect to the login page."""
+    """Dependency: the signed-in editor, or a redirect to the login page. The cookie must be
+    well signed and unexpired, and its session still on record (not signed out)."""
     auth = _auth(request)
+    w = web(request)
     sid = auth.session_id(request.cookies.get(SESSION_COOKIE))
-    if sid is None:
+    if sid is None or accounts.session_editor(w.store, sid) is None:
         raise LoginRequired(request.url.path)
-    return Editor(web(request), auth, auth.csrf_token(sid))
+    return Editor(w, auth, auth.csrf_token(sid), sid)
 
 
 EditorDep = Annotated[Editor, Depends(editor)]
@@ -138,15 +141,21 @@ def login(
         return _login_form(request, auth, next, 403, "The form expired; please try again.")
     if not auth.password_ok(password):
         return _login_form(request, auth, next, 401, "That password is not right.")
+    cookie = auth.new_session()
+    sid = auth.session_id(cookie)
+    assert sid is not None
+    accounts.open_session(w.store, sid, SESSION_SECONDS)
     response = RedirectResponse(_safe_next(next), status_code=303)
-    _set_cookie(response, request, SESSION_COOKIE, auth.new_session(), SESSION_SECONDS)
+    _set_cookie(response, request, SESSION_COOKIE, cookie, SESSION_SECONDS)
     response.delete_cookie(LOGIN_COOKIE, path="/editor")
     return response
 
 
 @router.post("/logout")
 def logout(ed: EditorDep, csrf: CsrfField = "") -> RedirectResponse:
+    """Ends the session on the server: the cookie, wherever it was copied, opens nothing."""
     _check_csrf(ed, csrf)
+    accounts.close_session(ed.web.store, ed.session_id)
     response = RedirectResponse("/editor/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/editor")
     return response

@@ -42,9 +42,7 @@ class Web:
     secret: str
     env: jinja2.Environment
     auth: EditorAuth | None  # None: no editor password, editor pages off
-    subscribe_limit: RateLimiter
-    address_limit: RateLimiter  # confirmation emails per address, against mail bombing
-    login_limit: RateLimiter
+    login_limit: RateLimiter  # sign-in attempts per client (subscribe limits: the database)
 
     @property
     def base_url(self) -> str:

@@ -1,8 +1,10 @@
-"""What keeps the web side safe: response headers, the editor's signed session and CSRF
-tokens, and an in-memory rate limit.
+"""What keeps the web side safe: response headers, the editor's signed session cookie and
+CSRF tokens, and an in-memory rate limit (for sign-in attempts).
 
-Sessions are stateless: the cookie holds an id and an expiry, signed with a key derived from
-the secret key *and* the editor password, so changing the password ends every session.
+The session cookie holds a random session id and an expiry, signed with a key derived from
+the secret key *and* the editor password, so changing the password ends every session. The
+session itself lives in the database (jobs.accounts): signing out deletes it, and a cookie
+kept from before then opens nothing.
 """
 
 from __future__ import annotations
@@ -44,17 +46,22 @@ _HEADERS = {
 _PRIVATE_PREFIXES = ("/editor", "/u/", "/p/", "/confirm/", "/subscribe")
 
 
-async def security_headers(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    """Middleware: the security headers on every response (a route may set a stricter CSP)."""
-    response = await call_next(request)
+def add_security_headers(request: Request, response: Response) -> Response:
+    """The security headers, unless the route set a stricter one of its own (a CSP)."""
     response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
     for name, value in _HEADERS.items():
         response.headers.setdefault(name, value)
     if request.url.path.startswith(_PRIVATE_PREFIXES):
         response.headers["Cache-Control"] = "no-store"
     return response
+
+
+async def security_headers(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    """Middleware: the security headers on every response. (A 500 from an unhandled error is
+    made outside every middleware, so its handler adds them itself.)"""
+    return add_security_headers(request, await call_next(request))
 
 
 _TOKEN_PATH = re.compile(r"^/(u|p|confirm)/[^/?]+")
@@ -93,12 +100,15 @@ class EditorAuth:
         return hmac.new(self._key, payload.encode("ascii"), hashlib.sha256).hexdigest()
 
     def new_session(self, now: float | None = None) -> str:
+        """A cookie for a new session with a random id (see session_id); the caller records
+        the session, else the cookie opens nothing."""
         expires = int((time.time() if now is None else now) + SESSION_SECONDS)
         payload = f"{secrets.token_urlsafe(18)}.{expires:x}"
         return f"{payload}.{self._sign(payload)}"
 
     def session_id(self, cookie: str | None, now: float | None = None) -> str | None:
-        """The session id a valid, unexpired cookie carries; None for anything else."""
+        """The session id a well-signed, unexpired cookie carries; None for anything else.
+        Whether that session still exists (was not signed out) is the database's to say."""
         if not cookie or not cookie.isascii() or cookie.count(".") != 2:
             return None
         payload, _, sig = cookie.rpartition(".")
@@ -122,7 +132,8 @@ class EditorAuth:
 class RateLimiter:
     """At most `limit` hits per key in any `window` seconds (a sliding window), in memory.
 
-    One process's memory is enough for `digest serve`; a limit of 0 turns it off.
+    Per process: what must hold across processes (subscribe requests, confirmation emails)
+    is counted in the database instead (jobs.accounts.allow). A limit of 0 turns it off.
     """
 
     MAX_KEYS = 10_000  # beyond this, keys with nothing in the window are forgotten

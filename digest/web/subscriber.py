@@ -7,12 +7,21 @@ change is committed before the answer goes out.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ..errors import ConfigError, DeliveryFailure, SubscriberError, TokenError, TransportError
+from ..errors import (
+    ConfigError,
+    DeliveryFailure,
+    HeaderError,
+    PermanentFailure,
+    SubscriberError,
+    TokenError,
+    TransportError,
+)
 from ..jobs import subscribers as jobs
 from ..model import Subscriber
 from ..subscribers import new_subscriber
@@ -176,9 +185,12 @@ def subscribe(
     sections: Sections = None,
 ) -> HTMLResponse:
     """Adds a `pending` subscriber and mails a confirmation link. The answer is the same
-    whether the address was new, pending or long subscribed, so it tells nobody anything."""
+    whether the address was new, pending or long subscribed, and whether its mailbox had its
+    share of confirmation emails already, so it tells nobody anything.
+
+    The address is checked before anything is stored; a request that fails leaves no row."""
     w = web(request)
-    if not w.subscribe_limit.allow(client_key(request)):
+    if not jobs.allow_subscribe_request(w.store, w.config, client_key(request)):
         return w.message(
             request, "Too many requests", "Please wait a while before trying again.", 429
         )
@@ -187,22 +199,28 @@ def subscribe(
         new = new_subscriber(email, name or None, sections, w.config.section_names)
     except SubscriberError as exc:
         return _subscribe_form(w, request, 400, str(exc), values)
-    # Past the per-address limit the answer stays the same; only the email is not sent.
-    if w.address_limit.allow(new.email):
-        try:
-            jobs.request_subscription(w.store, w.config, w.secret, new, w.base_url)
-        except (DeliveryFailure, TransportError, ConfigError):
-            return w.message(
-                request,
-                "Could not send the email",
-                "We could not send the confirmation email just now. Please try again later.",
-                503,
-            )
+    try:
+        jobs.request_subscription(w.store, w.config, w.secret, new, w.base_url)
+    except (PermanentFailure, HeaderError):
+        # This address cannot be written or carried (say, a non-ASCII mailbox name and a
+        # server without SMTPUTF8): the same for anyone who types it, so saying so is safe.
+        return _subscribe_form(w, request, 400, UNDELIVERABLE, values)
+    except (DeliveryFailure, TransportError, ConfigError):
+        return w.message(
+            request,
+            "Could not send the email",
+            "We could not send the confirmation email just now. Please try again later.",
+            503,
+        )
     return w.page(request, "subscribe_sent", title="Check your inbox", email=new.email)
+
+
+UNDELIVERABLE = "We cannot send email to this address. Please check it, or use another one."
 
 
 @router.get("/confirm/{token}", response_class=HTMLResponse)
 def confirm_page(request: Request, token: str) -> HTMLResponse:
+    """A button while the subscriber is pending; otherwise what the link can no longer do."""
     w = web(request)
     sub = _lookup(w, request, token, "confirm")
     if isinstance(sub, HTMLResponse):
@@ -212,9 +230,19 @@ def confirm_page(request: Request, token: str) -> HTMLResponse:
 
 @router.post("/confirm/{token}", response_class=HTMLResponse)
 def confirm(request: Request, token: str) -> HTMLResponse:
+    """A confirmation works once: only a `pending` subscriber becomes active. Pressed again,
+    or after the subscriber unsubscribed or bounced, it changes nothing and says so."""
     w = web(request)
     sub = _lookup(w, request, token, "confirm")
     if isinstance(sub, HTMLResponse):
         return sub
-    jobs.confirm(w.store, sub)
-    return w.page(request, "confirmed", title="You are subscribed", sub=sub)
+    outcome = jobs.confirm(w.store, sub)
+    if outcome == jobs.CONFIRMED:
+        return w.page(request, "confirmed", title="You are subscribed", sub=sub)
+    if outcome == "removed":
+        return _gone(w, request)
+    status = 409 if outcome in ("unsubscribed", "bounced") else 200
+    now = replace(sub, status=outcome)
+    return w.page(
+        request, "confirm", status, title="Confirm your subscription", sub=now, token=token
+    )
