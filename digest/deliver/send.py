@@ -28,23 +28,21 @@ from ..model import Digest, Subscriber
 from ..store import Store
 from ..store.delivery import Claim, DeliveryOutcome
 from ..tokens import make_token
+from .journal import Journal, folder_for, orphans
 from .message import MessageTemplate, Recipient, message_id
 from .options import RateLimit, SendOptions, SendResult
 from .outgoing import Outgoing
 from .transport import DeliveryFailure, Envelope, Transport, TransportError
 
-# Group commit: outcomes are written every FLUSH_EVERY seconds, or at once when FLUSH_BATCH
-# have gathered. What a crash (kill -9) can repeat is what was accepted but not yet written:
-# the messages in flight plus at most about 50 ms of sending (this batch and the one being
-# written), each repeat with the same Message-ID.
-FLUSH_EVERY = 0.025
-FLUSH_BATCH = 64
-# No new message starts while this many outcomes, or one this many seconds old, wait to be
-# written (the database is slow or gone): so a crash repeats the messages in flight and at
-# most about 50 ms of accepted ones, however slow the writes, and an outage cannot turn into
-# hundreds of sends that will all be repeated.
-MAX_UNWRITTEN = 256
-MAX_UNWRITTEN_AGE = 0.04
+# Outcomes go to the journal at once (journal.py) and to the database in batches: every
+# FLUSH_EVERY seconds, or at once when FLUSH_BATCH have gathered. A crash (kill -9) repeats
+# only the messages in flight, each with the same Message-ID; a database that goes away is
+# noticed at the next write, and no message starts after that.
+FLUSH_EVERY = 0.1
+FLUSH_BATCH = 256
+# No new message starts while this many outcomes wait to be written (the database is slow
+# or hangs): what a run sends must stay within reach of being recorded.
+MAX_UNWRITTEN = 1024
 # After this many connection failures in a row with no success, the server is down: stop.
 # Replies about one recipient (a 4xx greylisting, a 5xx) never count toward it.
 MAX_CONSECUTIVE_FAILURES = 20
@@ -67,8 +65,10 @@ def _released(claim: Claim) -> DeliveryOutcome:
 
 
 def _outcome(job: _Job, state: str, reply: str, attempts: int) -> DeliveryOutcome:
-    sub_id = job.claim.subscriber.id
-    return DeliveryOutcome(job.claim.delivery_id, sub_id, state, reply, job.message_id, attempts)
+    sub = job.claim.subscriber
+    return DeliveryOutcome(
+        job.claim.delivery_id, sub.id, state, reply, job.message_id, attempts, sub.hard_bounces > 0
+    )
 
 
 def recipient_for(sub: Subscriber, secret: str) -> Recipient:
@@ -105,8 +105,7 @@ class Sender:
         self.limit = RateLimit(options.rate)
         self.pending: list[DeliveryOutcome] = []
         self.writing = 0  # outcomes in the write under way
-        self.pending_since: float | None = None  # when the oldest pending outcome came
-        self.writing_since: float | None = None  # ... and the oldest in the write under way
+        self.journal: Journal | None = None  # every outcome, the moment it is known
         self.counter: Counter[str] = Counter()
         self.failures_in_a_row = 0
         self.abort: str | None = None
@@ -124,10 +123,23 @@ class Sender:
         queue every active subscriber who has no delivery yet. Returns the send's id."""
         store = self.store
         send_id = store.get_or_create_send(self.digest.date)
-        # Claims of processes that died (here, or elsewhere past their lease) come back.
-        store.requeue(send_id)
+        # Claims of processes that died (here, or elsewhere past their lease) come back,
+        # after what their journals say they sent is recorded.
+        self.requeue(send_id)
         store.enqueue(send_id)
         return send_id
+
+    def requeue(self, send_id: int) -> None:
+        """Apply the journals of this machine's dead sending processes, then put the claims
+        that are still dead back in the queue."""
+        tag = f"{self.options.worker} journal"
+        for path, dead, outcomes in orphans(folder_for(self.config.lock_file)):
+            done = [o for o in outcomes if o.state != "queued"]
+            if done:
+                self.store.adopt([o.delivery_id for o in done], dead, tag)
+                self.store.record(done, self.config.bounce_limit, tag)
+            path.unlink(missing_ok=True)
+        self.store.requeue(send_id)
 
     async def run(self) -> SendResult:
         """prepare() and work() in this process."""
@@ -182,6 +194,7 @@ class Sender:
         """Send queued deliveries until none is left, or the run must stop."""
         self.transport = self.outgoing.transport(self.digest.date, self.options.concurrency)
         self._wake, self._room = asyncio.Event(), asyncio.Event()
+        self.journal = Journal(folder_for(self.config.lock_file), self.options.worker)
         queue: asyncio.Queue[_Job | None] = asyncio.Queue(maxsize=self.options.batch * 2)
         caught = self._catch_signals()
         try:
@@ -203,6 +216,9 @@ class Sender:
             self.stopping = True
             await self._write()  # what the writer had not written yet
             await self.transport.close()
+            if self.journal is not None:  # kept when something could not be written
+                self.journal.close(remove=not self.pending)
+                self.journal = None
 
     async def _finish(self, workers: list[asyncio.Task[None]]) -> None:
         """Wait for the workers; after a stop signal, abandon what is still in flight once
@@ -231,7 +247,7 @@ class Sender:
                         if not await asyncio.to_thread(self.store.held_by_others, send_id, worker):
                             break
                         await asyncio.sleep(min(1.0, self.lease.total_seconds() / 4))
-                        await asyncio.to_thread(self.store.requeue, send_id)
+                        await asyncio.to_thread(self.requeue, send_id)
                         continue
                 except Exception as exc:  # the database is gone: stop, nothing was claimed
                     self.stop(f"cannot claim deliveries: {exc}")
@@ -327,11 +343,15 @@ class Sender:
             return _outcome(job, "sent", reply, attempts)
 
     def _done(self, outcome: DeliveryOutcome) -> None:
-        if self.pending_since is None:
-            self.pending_since = time.monotonic()
         self.pending.append(outcome)
         if outcome.state != "queued":
             self.counter[outcome.state] += 1
+            if self.journal is not None:
+                try:
+                    self.journal.add(outcome)
+                except OSError:  # no room for it: the database alone will have to do
+                    self.journal.close(remove=False)
+                    self.journal = None
         if len(self.pending) >= FLUSH_BATCH:
             self._wake.set()
         if self.progress:
@@ -339,10 +359,7 @@ class Sender:
 
     def _backlogged(self) -> bool:
         """Too much is accepted but not yet written to start another message."""
-        if len(self.pending) + self.writing >= MAX_UNWRITTEN:
-            return True
-        oldest = self.writing_since or self.pending_since
-        return oldest is not None and time.monotonic() - oldest >= MAX_UNWRITTEN_AGE
+        return len(self.pending) + self.writing >= MAX_UNWRITTEN
 
     # ---- writing outcomes -------------------------------------------------------------------
 
@@ -369,17 +386,16 @@ class Sender:
         if not self.pending or self.writing:
             return
         batch, self.pending = self.pending, []
-        self.writing, self.writing_since, self.pending_since = len(batch), self.pending_since, None
+        self.writing = len(batch)
         try:
             await asyncio.to_thread(
                 self.store.record, batch, self.config.bounce_limit, self.options.worker
             )
         except Exception as exc:
             self.pending = batch + self.pending
-            self.pending_since = self.writing_since
             self.stop(f"cannot write outcomes to the database: {exc}")
         finally:
-            self.writing, self.writing_since = 0, None
+            self.writing = 0
             self._room.set()
 
 

@@ -77,6 +77,9 @@ class DeliveryOutcome:
     reply: str | None
     message_id: str | None
     attempts: int  # attempts made in this run
+    # Whether the subscriber had bounces to forget when claimed: a send resets the count only
+    # then, which spares almost every write an UPDATE (the writes come every few ms).
+    had_bounces: bool = True
 
 
 class DeliveryStore(BaseStore):
@@ -239,6 +242,22 @@ class DeliveryStore(BaseStore):
                 found.update((r.id, as_subscriber(r)) for r in rows if r.id is not None)
             return found
 
+    def adopt(self, ids: Sequence[int], dead: str, tag: str) -> None:
+        """Take over the deliveries `ids` still claimed by the dead worker `dead`, under the
+        name `tag` (unique to the caller), so that its journal is applied once, whoever else
+        recovers it at the same time."""
+        with self.errors(), self.engine.begin() as conn:
+            for chunk in padded_chunks(ids):
+                conn.execute(
+                    update(DeliveryRow)
+                    .where(
+                        col(DeliveryRow.id).in_(chunk),
+                        col(DeliveryRow.worker) == dead,
+                        col(DeliveryRow.state) == "sending",
+                    )
+                    .values(worker=tag)
+                )
+
     def record(self, outcomes: Sequence[DeliveryOutcome], bounce_limit: int, worker: str) -> None:
         """Write a batch of outcomes in one transaction, with the subscribers' bounce counts."""
         if not outcomes:
@@ -276,7 +295,7 @@ class DeliveryStore(BaseStore):
                 ],
             )
             failed = [o.subscriber_id for o in outcomes if o.state == "failed"]
-            sent = [o.subscriber_id for o in outcomes if o.state == "sent"]
+            sent = [o.subscriber_id for o in outcomes if o.state == "sent" and o.had_bounces]
             # The padding repeats an id inside one IN list, which still matches its row once.
             for chunk in padded_chunks(failed):
                 conn.execute(
