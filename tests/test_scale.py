@@ -199,8 +199,8 @@ def test_four_senders_one_killed_nobody_lost_or_repeated(
     assert all(len(found) == 1 and None not in found for found in ids.values())
     counts = store.counts(store.find_send(SAMPLE_DAY))
     assert counts.as_dict() == {"queued": 0, "sent": n, "failed": 0, "deferred": 0, "skipped": 0}
-    workers = store.workers(store.find_send(SAMPLE_DAY) or 0)
-    assert len(workers) >= 3 and sum(done for done, _ in workers.values()) == n
+    workers = store.worker_shares(store.find_send(SAMPLE_DAY) or 0)
+    assert len(workers) >= 3 and sum(w.sent for w in workers.values()) == n
     store.close()
 
 

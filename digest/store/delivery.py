@@ -176,20 +176,6 @@ class DeliveryStore(BaseStore):
                 .values(lease_until=now() + lease)
             )
 
-    def workers(self, send_id: int) -> dict[str, tuple[int, int]]:
-        """Per worker: (deliveries done, deliveries in hand), for `digest status`."""
-        with self.errors(), self.session() as s:
-            rows = s.exec(
-                select(DeliveryRow.worker, DeliveryRow.state, func.count())
-                .where(col(DeliveryRow.send_id) == send_id, col(DeliveryRow.worker).is_not(None))
-                .group_by(col(DeliveryRow.worker), col(DeliveryRow.state))
-            ).all()
-        out: dict[str, tuple[int, int]] = {}
-        for worker, state, n in rows:
-            done, held = out.get(worker or "?", (0, 0))
-            out[worker or "?"] = (done, held + n) if state == "sending" else (done + n, held)
-        return out
-
     def claim(self, send_id: int, worker: str, limit: int, lease: dt.timedelta) -> list[Claim]:
         """Take up to `limit` queued deliveries for this worker, in one statement."""
         lock = "" if self.is_sqlite else " FOR UPDATE SKIP LOCKED"
