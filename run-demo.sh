@@ -7,5 +7,6 @@ DAY=2026-11-26
 # Exit code 1 means some input was refused (each is named); the rest went in.
 digest ingest samples/ || [ $? -eq 1 ]
 digest subscribers import subscribers/sample.csv || [ $? -eq 1 ]
-digest run --date "$DAY"       # composes the day if needed, then sends what is not yet sent
+mkdir -p inbox                 # where new story documents arrive; `digest run` reads it
+digest run --date "$DAY"       # ingests the inbox, composes the day if needed, sends the rest
 digest preview --date "$DAY"   # the digest as an editor sees it: HTML, text and .eml

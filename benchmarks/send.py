@@ -4,7 +4,8 @@ Fixed inputs: N subscribers (default 100,000) with eight distinct section choice
 SQLite file, and the sample day's digest. It runs the real `digest send` command (the same code
 and options users run) against smtp-sink on a free loopback port, then Postfix's own load
 generator smtp-source with the same message size and session count against a fresh sink, and
-prints one table. It also times ingest, compose and render on generated inputs.
+prints one table. It also times compose and render on generated inputs (ingest has its own
+benchmark, benchmarks/ingest.py).
 
     .venv/bin/python benchmarks/send.py                     # 100,000 subscribers
     .venv/bin/python benchmarks/send.py --subscribers 1000000
@@ -50,7 +51,6 @@ from digest.store.tables import SubscriberRow  # noqa: E402
 
 DAY = "2026-11-26"
 SAMPLES = ROOT / "samples" / DAY
-SHARED = ROOT.parent / "shared" / "samples"
 CHOICES: list[str | None] = [
     None,
     "Space;Earth and climate",
@@ -307,26 +307,6 @@ def time_compose_render(stories: int = 50, headlines: int = 500) -> float:
     return best * 1000
 
 
-def time_ingest(workdir: Path, source: Path, n: int = 5000) -> float:
-    """Documents per second for `ingest` of n generated documents in the shape of those in
-    `source` (each made unique by a sentence naming its number)."""
-    folder = workdir / f"docs-{source.name}"
-    folder.mkdir()
-    texts = [p.read_text(encoding="utf-8") for p in sorted(source.glob("*.txt"))]
-    for i in range(n):
-        text = texts[i % len(texts)]
-        head, _, rest = text.partition("\n")
-        (folder / f"doc{i:05d}.txt").write_text(
-            f"{head} Item {i} of the benchmark.\n{rest}", encoding="utf-8"
-        )
-    store = Store(f"sqlite:///{workdir / f'ingest-{source.name}.db'}")
-    started = time.perf_counter()
-    report = ingest_jobs.ingest(store, [folder])
-    seconds = time.perf_counter() - started
-    assert report.stored + report.duplicates == n and not report.refused, report.summary
-    return n / seconds
-
-
 def use_dkim(workdir: Path, kind: str) -> dkim.KeyPair:
     """A fresh key, and the settings that make every digest command sign with it."""
     pair = dkim.keygen("bench", "bench.example.com", workdir / "keys", kind)
@@ -440,10 +420,6 @@ def main() -> None:
             sink.stop()
         drop()
         compose_ms = time_compose_render()
-        ingest_rate = time_ingest(workdir, SAMPLES)
-        # The real page in ../shared (read there, never copied into the project) is longer
-        # than the project's own sample stories.
-        real_rate = time_ingest(workdir, SHARED) if list(SHARED.glob("*.txt")) else None
 
     rate = n / seconds
     print()
@@ -459,9 +435,6 @@ def main() -> None:
     print(f"{'database':28}{'PostgreSQL' if args.database_url else 'SQLite':>30}")
     print(f"{'peak RSS of digest send':28}{rss:>27.0f} MB")
     print(f"{'compose+render 50/500':28}{compose_ms:>27.1f} ms")
-    print(f"{'ingest, samples/':28}{ingest_rate:>23,.0f} docs/s")
-    if real_rate:
-        print(f"{'ingest, ../shared sample':28}{real_rate:>23,.0f} docs/s")
     if signing:
         print(f"{'dkim ' + str(args.dkim) + ' sign, digest':28}{signing[0]:>24,.0f} us/msg")
         print(f"{'dkim ' + str(args.dkim) + ' sign, dkimpy':28}{signing[1]:>24,.0f} us/msg")

@@ -27,10 +27,12 @@ SECRET_FILE = ".digest-secret"  # the outbox demo's own link secret, beside the 
 
 @dataclass(frozen=True)
 class SectionRule:
-    """A topic section and the words and phrases that mark it."""
+    """A topic section: the words and phrases of its topic (what a story is about), and the
+    actors its news names (who: capitals, blocs, leaders), which count for less."""
 
     name: str
     keywords: tuple[str, ...]
+    actors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -233,6 +235,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
 
 
+_SECTION_KEYS = ("name", "keywords", "actors")
+
+
 def _sections(origin: str, raw: Any) -> tuple[SectionRule, ...]:
     if not isinstance(raw, list) or not raw:
         raise ConfigError(f"{origin}: sections must be a non-empty list of [[sections]] tables")
@@ -242,19 +247,26 @@ def _sections(origin: str, raw: Any) -> tuple[SectionRule, ...]:
         where = f"{origin}: sections[{i}]"
         if not isinstance(item, dict):
             raise ConfigError(f"{where} must be a table with name and keywords")
-        name = item.get("name")
-        words = item.get("keywords")
+        unknown = sorted(set(item) - set(_SECTION_KEYS))
+        if unknown:
+            raise ConfigError(f"{where} has an unknown key {unknown[0]!r}")
         try:
-            name = _text("name", name)  # section names reach URLs and the message
+            name = _text("name", item.get("name"))  # section names reach URLs and the message
         except ValueError as exc:
             raise ConfigError(f"{where}.name {exc}") from None
         if name.casefold() in seen:
             raise ConfigError(f"{where}.name {name!r} appears twice")
-        if not isinstance(words, list) or not all(isinstance(w, str) and w.strip() for w in words):
-            raise ConfigError(f"{where}.keywords must be a list of non-empty strings")
+        keywords = _word_list(where, "keywords", item.get("keywords"))
+        actors = _word_list(where, "actors", item.get("actors", []))
         seen.add(name.casefold())
-        rules.append(SectionRule(name.strip(), tuple(w.strip() for w in words)))
+        rules.append(SectionRule(name, keywords, actors))
     return tuple(rules)
+
+
+def _word_list(where: str, key: str, words: Any) -> tuple[str, ...]:
+    if not isinstance(words, list) or not all(isinstance(w, str) and w.strip() for w in words):
+        raise ConfigError(f"{where}.{key} must be a list of non-empty strings")
+    return tuple(w.strip() for w in words)
 
 
 def load_config(

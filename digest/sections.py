@@ -1,8 +1,13 @@
 """Assign stories and headlines to topic sections by the words that mark each section. Pure.
 
-All keywords of all sections go into one regular expression, longest first, so a phrase
-("missile defense") wins over a word inside it ("missile") and each stretch of text counts once.
-A match scores its number of words, so phrases weigh more than single words.
+All keywords and actors of all sections go into one regular expression, longest first, so a
+phrase ("missile defense") wins over a word inside it ("missile") and each stretch of text counts
+once. A match scores its number of words, so phrases weigh more than single words, times
+TOPIC_WEIGHT for a section's keywords (what a story is about: "howitzer", "enrichment") or
+ACTOR_WEIGHT for its actors (who is named: "Kremlin", "NATO", "talks"), so one topic word
+outweighs the actors around it: "Denmark in talks with Israel to replace howitzers" is about
+howitzers, "Leaders hold summit talks in Beijing" about a summit (diplomacy), and a headline that
+names only actors ("Kremlin welcomes Beijing's proposal") goes where its actors point.
 """
 
 from __future__ import annotations
@@ -21,6 +26,10 @@ HINT_WEIGHT = 2
 BODY_WEIGHT = 1
 BODY_PARAGRAPHS = 6  # the lede and the first paragraphs say what a story is about
 
+# What a word says about a story: its topic, or only who is in it.
+TOPIC_WEIGHT = 4  # a section's keywords; one outweighs three actor words
+ACTOR_WEIGHT = 1  # a section's actors: they decide where topic words are few or none
+
 
 @dataclass(frozen=True)
 class Classifier:
@@ -29,16 +38,17 @@ class Classifier:
     names: tuple[str, ...]
     more: str
     pattern: re.Pattern[str] | None
-    owners: dict[str, tuple[int, ...]]  # folded keyword -> indexes of sections that list it
+    # folded word -> (index of a section that lists it, TOPIC_WEIGHT or ACTOR_WEIGHT) pairs
+    owners: dict[str, tuple[tuple[int, int], ...]]
 
     @classmethod
     def from_rules(cls, rules: Sequence[SectionRule], more: str) -> Classifier:
-        owners: dict[str, list[int]] = defaultdict(list)
+        owners: dict[str, dict[int, int]] = defaultdict(dict)
         for i, rule in enumerate(rules):
-            for word in rule.keywords:
-                key = " ".join(fold(word).split())
-                if i not in owners[key]:
-                    owners[key].append(i)
+            for listed, kind in ((rule.keywords, TOPIC_WEIGHT), (rule.actors, ACTOR_WEIGHT)):
+                for word in listed:
+                    key = " ".join(fold(word).split())
+                    owners[key][i] = max(owners[key].get(i, 0), kind)
         words = sorted(owners, key=lambda w: (-len(w), w))
         # Whole words only, an optional plural ending, flexible white space inside phrases.
         alternatives = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in words)
@@ -47,7 +57,7 @@ class Classifier:
             names=tuple(r.name for r in rules),
             more=more,
             pattern=pattern,
-            owners={k: tuple(v) for k, v in owners.items()},
+            owners={k: tuple(v.items()) for k, v in owners.items()},
         )
 
     def scores(self, text: str, weight: int = 1) -> list[int]:
@@ -56,8 +66,8 @@ class Classifier:
             return totals
         for m in self.pattern.finditer(fold(text)):
             key = self._key(m.group(0))
-            for i in self.owners.get(key, ()):
-                totals[i] += weight * (key.count(" ") + 1)
+            for i, kind in self.owners.get(key, ()):
+                totals[i] += weight * kind * (key.count(" ") + 1)
         return totals
 
     def _key(self, matched: str) -> str:

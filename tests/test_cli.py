@@ -33,7 +33,9 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str):  # 
 def test_ingest_compose_preview(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     r = run("ingest", str(SAMPLES))
     assert r.exit_code == 0, r.output
-    m = re.search(r"ingest: (\d+) stored, (\d+) duplicates skipped, 0 refused", r.output)
+    m = re.search(
+        r"ingest: (\d+) stored, 0 replaced, (\d+) duplicates skipped, 0 refused", r.output
+    )
     assert m and int(m.group(1)) >= 12 and int(m.group(2)) >= 1  # the syndicated copy
 
     again = run("ingest", str(SAMPLES))
@@ -94,7 +96,7 @@ def test_bad_files_are_refused_and_good_ones_stored(run, tmp_path: Path) -> None
     (folder / "good.txt").write_text(" date 2020-01-01 A rocket flew.\n", encoding="utf-8")
     r = run("ingest", str(folder))
     assert r.exit_code == 1
-    assert "1 stored, 0 duplicates skipped, 3 refused" in r.output
+    assert "1 stored, 0 replaced, 0 duplicates skipped, 3 refused" in r.output
     refusals = [ln for ln in r.output.splitlines() if ln.startswith("refused: ")]
     assert len(refusals) == 3
     assert any("empty.txt: empty file" in ln for ln in refusals)

@@ -32,7 +32,23 @@ def test_layout_fixture(name: str) -> None:
 
 
 def test_there_is_a_fixture_for_every_layout() -> None:
-    assert {"dated", "dated_month", "older", "older_afp", "very_old"} <= set(CASES)
+    assert {
+        "dated",
+        "dated_month",
+        "dated_page",
+        "older",
+        "older_afp",
+        "very_old",
+        "spacemart_2024",
+        "space_wire",
+        "teaser_photo",
+        "byline_dateline_one_line",
+        "byline_fifth_line",
+        "inline_dateline",
+        "aside_before_dateline",
+        "headline_box_before_dateline",
+        "site_banner_feed",
+    } <= set(CASES)
 
 
 OLDER = """Subscribe free to our newsletters via your

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from digest.errors import DocumentError
 from digest.ingest import decode, parse_document
 from digest.jobs import ingest as ingest_jobs
-from digest.store import Store
+from digest.store import Refused, Store
 
 from .conftest import ROOT
 
@@ -27,10 +27,12 @@ PARAGRAPH = (
 )
 
 
-def story(n: int, headline: str = "Ferry rocket flies again after a pause", pad: int = 1) -> str:
+def story(n: int, headline: str | None = None, pad: int = 1) -> str:
     """A dated document whose related headline becomes its title; `pad` repeats the body so
-    that the tail starts past the first 8 KB."""
+    that the tail starts past the first 8 KB. Each n is its own story, title included: two
+    documents of one day under one title would be versions of one story."""
     body = "\n".join([PARAGRAPH.format(n=n) * 8] * pad)
+    headline = headline or f"Ferry rocket {n} flies again after a pause"
     return (
         f" date 2026-11-26 \n{body}\nRelated Links\nLearn about space at SpaceDaily.com\n|\n"
         f"{headline}\nA headline about something else entirely\n"
@@ -147,11 +149,11 @@ def test_postgresql_refuses_a_nul_in_a_title_alone(store: Store) -> None:
 
     results = store.add_documents(items)
 
-    assert results[:2] + results[3:] == [True] * 5
+    assert results[:2] + results[3:] == ["stored"] * 5
     if store.is_sqlite:
-        assert results[2] is True
+        assert results[2] == "stored"
     else:
-        assert isinstance(results[2], str) and "NUL" in results[2]
+        assert isinstance(results[2], Refused) and "NUL" in results[2].reason
     assert len(stored_titles(store)) == (6 if store.is_sqlite else 5)
 
 
@@ -242,7 +244,7 @@ def test_a_fifo_named_on_the_command_line_is_refused_not_waited_on(tmp_path: Pat
         f"refused: {fifo}: not a regular file (a FIFO)",
         "refused: /dev/null: not a regular file (a character device)",
     ]
-    assert r.stdout.strip() == "ingest: 1 stored, 0 duplicates skipped, 2 refused"
+    assert r.stdout.strip() == "ingest: 1 stored, 0 replaced, 0 duplicates skipped, 2 refused"
 
 
 def test_a_fifo_in_a_folder_is_refused_and_the_rest_stored(tmp_path: Path) -> None:
@@ -256,7 +258,7 @@ def test_a_fifo_in_a_folder_is_refused_and_the_rest_stored(tmp_path: Path) -> No
 
     assert r.returncode == 1, r.stdout + r.stderr
     assert r.stderr.splitlines() == [f"refused: {fifo}: not a regular file (a FIFO)"]
-    assert r.stdout.strip() == "ingest: 3 stored, 0 duplicates skipped, 1 refused"
+    assert r.stdout.strip() == "ingest: 3 stored, 0 replaced, 0 duplicates skipped, 1 refused"
 
 
 @pytest.mark.parametrize("command", ["ingest", "run"])

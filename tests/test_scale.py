@@ -51,7 +51,9 @@ def populate(store: Store, config: Config, n: int) -> None:
 def machine_env(
     config: Config, server: SMTPTestServer, tmp_path: Path, name: str
 ) -> dict[str, str]:
-    """The environment of one sending machine: the shared database, its own lock file."""
+    """The environment of one sending machine: the shared database, its own lock file, an
+    empty inbox."""
+    (tmp_path / "inbox").mkdir(exist_ok=True)
     return {
         **os.environ,
         "DIGEST_DATABASE_URL": config.database_url,
@@ -60,7 +62,7 @@ def machine_env(
         "DIGEST_SECRET_KEY": "scale-secret",
         "DIGEST_LOCK_FILE": str(tmp_path / f"{name}.lock"),
         "DIGEST_OUTBOX": str(tmp_path / f"{name}-outbox"),
-        "DIGEST_INBOX": str(tmp_path / "no-inbox"),
+        "DIGEST_INBOX": str(tmp_path / "inbox"),
         "DIGEST_LEASE_SECONDS": "2",
     }
 

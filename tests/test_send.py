@@ -391,13 +391,14 @@ def test_cli_send_status_run_and_exit_codes(
 
     subscribe(store, config, ("ok@example.com", None, None), ("gone@example.com", None, None))
     smtp_server.fail("gone@example.com", "550 5.1.1 No such user")
+    (tmp_path / "inbox").mkdir()  # empty: `digest run` refuses an inbox that is not there
     env = {
         "DIGEST_DATABASE_URL": config.database_url,
         "DIGEST_SMTP_HOST": smtp_server.host,
         "DIGEST_SMTP_PORT": str(smtp_server.port),
         "DIGEST_SECRET_KEY": SECRET,
         "DIGEST_LOCK_FILE": str(tmp_path / "cli.lock"),
-        "DIGEST_INBOX": str(tmp_path / "no-inbox"),
+        "DIGEST_INBOX": str(tmp_path / "inbox"),
     }
     runner = CliRunner()
     r = runner.invoke(cli, ["send", "--date", SAMPLE_DAY], env=env)

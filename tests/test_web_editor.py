@@ -4,6 +4,7 @@ server. Helpers and fixtures come from test_web.py."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import warnings
 
@@ -11,7 +12,7 @@ import pytest
 from httpx import Response
 from markupsafe import escape
 
-from digest.config import Config
+from digest.config import Config, SectionRule
 from digest.deliver.message import PREFERENCES_TOKEN, UNSUBSCRIBE_TOKEN
 from digest.deliver.variants import Variants
 from digest.jobs import ingest as ingest_jobs
@@ -25,6 +26,7 @@ from .conftest import SAMPLE_DAY, SAMPLES
 from .smtp_server import SMTPTestServer
 from .test_send import SECRET, parse, smtp_config, text_of
 from .test_web import (  # with the cfg, client and day fixtures
+    BASE,
     PASSWORD,
     add_subscriber,
     cfg_fixture,  # noqa: F401
@@ -168,11 +170,23 @@ def test_preview_shows_the_email_as_sent_for_a_choice_of_sections(
     assert frame.text == expected
     for section in day.sections:  # only the chosen section's heading is in the email
         assert (f">{escape(section.name)}</h2>" in frame.text) == (section.name == "Space")
-    # A choice with none of the day's sections: the subscriber would be skipped.
-    absent = client.get(f"/editor/{SAMPLE_DAY}", params={"sections": "More headlines"})
-    assert absent.status_code == 200 and "gets no email" in absent.text
     assert client.get(f"/editor/{SAMPLE_DAY}", params={"sections": "Nope"}).status_code == 400
     assert client.get("/editor/2026-13-45").status_code == 404
+
+
+def test_preview_of_a_choice_with_none_of_the_days_sections(
+    cfg: Config, store: Store, day: Digest
+) -> None:
+    """The subscriber would be skipped: the preview says so."""
+    unused = SectionRule("Unused", ("zzzzyzzy",))
+    wider = dataclasses.replace(cfg, sections=(*cfg.sections, unused))
+    assert "Unused" not in {s.name for s in day.sections}
+    with TestClient(create_app(wider, store), base_url=BASE) as client:
+        login(client)
+        absent = client.get(f"/editor/{SAMPLE_DAY}", params={"sections": "Unused"})
+        assert absent.status_code == 200 and "gets no email" in absent.text
+        present = client.get(f"/editor/{SAMPLE_DAY}", params={"sections": "Space"})
+        assert present.status_code == 200 and "gets no email" not in present.text
 
 
 def test_a_test_copy_goes_to_one_address_and_records_nothing(

@@ -10,27 +10,49 @@ from pathlib import Path
 import click
 
 from ..jobs import digests
+from ..jobs.ingest import explain_file, parse_paths
 from ..jobs.ingest import ingest as ingest_paths
-from ..jobs.ingest import parse_paths
 from .options import State, date_option, json_option
 
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @json_option(help="Print the parsed documents; store nothing.")
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Print each line of each FILE with the role the parser gave it and why, then what "
+    "it made of them; store nothing.",
+)
 @date_option(required=False, help="Date for documents that carry none.", dest="default_date")
 @click.pass_obj
-def ingest(state: State, paths: tuple[Path, ...], as_json: bool, default_date: str | None) -> None:
+def ingest(
+    state: State,
+    paths: tuple[Path, ...],
+    as_json: bool,
+    explain: bool,
+    default_date: str | None,
+) -> None:
     """Read story documents (files, or folders searched for *.txt) into the database.
 
     Bad files are refused with a one-line error each; the good ones still go in, and the exit
-    code is 1 when anything was refused. The same story is stored once.
+    code is 1 when anything was refused. The same story is stored once: a corrected or fuller
+    version replaces it, a copy or shorter capture is skipped. Stories for a day whose digest
+    was already sent are stored with a warning.
 
     \b
     Example:
       digest ingest samples/2026-11-26/
       digest ingest --json story.txt
+      digest ingest --explain inbox/odd-page.txt
     """
+    if explain:
+        accepted = True
+        for i, path in enumerate(paths):
+            lines, ok = explain_file(path, default_date, state.config.max_document_bytes)
+            click.echo("\n".join([*([""] if i else []), f"==> {path}", *lines]))
+            accepted = accepted and ok
+        sys.exit(0 if accepted else 1)
     if as_json:
         docs, errors = parse_paths(paths, default_date, state.config.max_document_bytes)
         click.echo(json.dumps([d.to_json() for d in docs], indent=2, ensure_ascii=False))
@@ -40,6 +62,8 @@ def ingest(state: State, paths: tuple[Path, ...], as_json: bool, default_date: s
     for err in errors:
         click.echo(f"refused: {err}", err=True)
     if not as_json:
+        for warning in report.warnings:
+            click.echo(warning, err=True)
         click.echo(f"ingest: {report.summary}")
     if errors:
         sys.exit(1)

@@ -127,7 +127,7 @@ def run(state: State, date: str | None, transport: str | None) -> None:
     """The daily job for cron: ingest the inbox, compose the day if needed, send it.
 
     Safe to run twice (the second run sends nothing new); refuses to start while another run
-    or send holds the lock.
+    or send holds the lock, or when the inbox folder (the inbox setting) does not exist.
 
     \b
     Example:
@@ -143,6 +143,8 @@ def run(state: State, date: str | None, transport: str | None) -> None:
     refused = result.ingest.refused
     for err in refused:
         click.echo(f"refused: {err}", err=True)
+    for warning in result.ingest.warnings:
+        click.echo(warning, err=True)
     click.echo(f"ingest: {result.ingest.summary}")
     if result.composed:
         click.echo(f"compose: {day}")

@@ -4,6 +4,7 @@
 parser over every core for large batches.
 """
 
+from .explain import explain
 from .files import MAX_DOCUMENT_BYTES, Parsed, Parser, find_documents, read_document, read_file
 from .parse import decode, fingerprint, parse_document, parse_with_fingerprint
 
@@ -12,6 +13,7 @@ __all__ = [
     "Parsed",
     "Parser",
     "decode",
+    "explain",
     "find_documents",
     "fingerprint",
     "parse_document",

@@ -8,26 +8,62 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import DocumentError
-from ..ingest import MAX_DOCUMENT_BYTES, Parsed, Parser, find_documents, read_document, read_file
+from ..ingest import (
+    MAX_DOCUMENT_BYTES,
+    Parsed,
+    Parser,
+    decode,
+    explain,
+    find_documents,
+    read_document,
+    read_file,
+)
 from ..model import Document
-from ..store import Store
+from ..store import Refused, Store
 
 BATCH = 500  # documents stored per transaction
 BATCH_BYTES = 32_000_000  # or fewer, when they are large: two batches are in memory at once
+LATE_PATHS_SHOWN = 10  # files a late-story warning names; it counts the rest
 
 
 @dataclass
 class IngestReport:
     stored: int = 0
+    replaced: int = 0  # a corrected or fuller version took the place of a stored story
     duplicates: int = 0
     refused: list[DocumentError] = field(default_factory=list)
+    # Days whose digest was already sent: the files that brought stories for them since,
+    # each with whether it replaced a stored story. They go out only if the day is sent again.
+    late: dict[str, list[tuple[str, bool]]] = field(default_factory=dict)
 
     @property
     def summary(self) -> str:
         return (
-            f"{self.stored} stored, {self.duplicates} duplicates skipped, "
-            f"{len(self.refused)} refused"
+            f"{self.stored} stored, {self.replaced} replaced, "
+            f"{self.duplicates} duplicates skipped, {len(self.refused)} refused"
         )
+
+    @property
+    def warnings(self) -> list[str]:
+        """One line per day that got stories after its digest was sent."""
+        return [_late_warning(day, files) for day, files in sorted(self.late.items())]
+
+
+def _late_warning(day: str, files: list[tuple[str, bool]]) -> str:
+    n = len(files)
+    replaced = sum(1 for _, r in files if r)
+    what = f"{n} stories" if n > 1 else "1 story"
+    if replaced:
+        fixes = "a correction" if replaced == 1 else "corrections"
+        what += f" ({fixes})" if n == 1 else f" ({replaced} of them {fixes})"
+    they = "they" if n > 1 else "it"
+    shown = ", ".join(path for path, _ in files[:LATE_PATHS_SHOWN])
+    if n > LATE_PATHS_SHOWN:
+        shown += f" and {n - LATE_PATHS_SHOWN} more"
+    return (
+        f"warning: {what} for {day} arrived after that day's digest was sent; "
+        f"{they} will not go out by {'themselves' if n > 1 else 'itself'}: {shown}"
+    )
 
 
 def parse_paths(
@@ -44,6 +80,18 @@ def parse_paths(
     return docs, errors
 
 
+def explain_file(
+    path: Path, default_date: str | None = None, max_bytes: int = MAX_DOCUMENT_BYTES
+) -> tuple[list[str], bool]:
+    """`digest ingest --explain`: each line of one document with its role and why, then what
+    the parser made of it; and whether the document is accepted. Stores nothing."""
+    try:
+        text = decode(read_file(path, max_bytes), str(path))
+    except DocumentError as exc:
+        return [f"refused: {exc}"], False
+    return explain(text, str(path), default_date)
+
+
 def ingest(
     store: Store,
     paths: Iterable[Path],
@@ -54,11 +102,14 @@ def ingest(
 
     What is not a regular file, or is over `max_bytes` (the max_document_bytes setting), is
     refused before it is read. A file already ingested (same bytes) is not parsed again; the
-    same story from another file (a syndicated copy) is counted as a duplicate. Batches
-    overlap: one is parsed (on every core, when there are many) while the one before is
-    stored. A document the database refuses is refused alone.
+    same story from another file (a syndicated copy), or a shorter capture of it, is counted
+    as a duplicate; a corrected or fuller version replaces it (StoryStore.add_documents says
+    when). Stories for a day whose digest was already sent are stored and listed in
+    `report.late`. Batches overlap: one is parsed (on every core, when there are many) while
+    the one before is stored. A document the database refuses is refused alone.
     """
     report = IngestReport()
+    sent: dict[str, bool] = {}  # whether a day's digest went out, for the days seen so far
     files = list(find_documents(paths))
     with Parser(len(files)) as parser:
         waiting: tuple[list[tuple[str, str]], Callable[[], list[Parsed]]] | None = None
@@ -69,10 +120,10 @@ def ingest(
                 parser.submit([(path, data, day) for path, data, day, _ in todo]),
             )
             if waiting:
-                _store_parsed(store, *waiting, report)
+                _store_parsed(store, *waiting, report, sent)
             waiting = started
         if waiting:
-            _store_parsed(store, *waiting, report)
+            _store_parsed(store, *waiting, report, sent)
     return report
 
 
@@ -122,6 +173,7 @@ def _store_parsed(
     files: list[tuple[str, str]],
     results: Callable[[], list[Parsed]],
     report: IngestReport,
+    sent: dict[str, bool],
 ) -> None:
     items: list[tuple[Document, str, str, str]] = []
     for (path, sha), parsed in zip(files, results(), strict=True):
@@ -129,13 +181,25 @@ def _store_parsed(
             report.refused.append(parsed)
         else:
             items.append((parsed[0], parsed[1], path, sha))
-    for (_, _, path, _), outcome in zip(items, store.add_documents(items), strict=True):
-        if outcome is True:
-            report.stored += 1
-        elif outcome is False:
+    arrived: list[tuple[str, str, bool]] = []  # day, path, whether it replaced a story
+    for (doc, _, path, _), outcome in zip(items, store.add_documents(items), strict=True):
+        if isinstance(outcome, Refused):
+            report.refused.append(DocumentError(path, outcome.reason))
+        elif outcome == "duplicate":
             report.duplicates += 1
         else:
-            report.refused.append(DocumentError(path, outcome))
+            if outcome == "stored":
+                report.stored += 1
+            else:
+                report.replaced += 1
+            arrived.append((doc.date, path, outcome == "replaced"))
+    unknown = {day for day, _, _ in arrived} - sent.keys()
+    if unknown:
+        gone = store.days_sent(unknown)
+        sent.update((day, day in gone) for day in unknown)
+    for day, path, replaced in arrived:
+        if sent[day]:
+            report.late.setdefault(day, []).append((path, replaced))
 
 
-__all__ = ["IngestReport", "ingest", "parse_paths"]
+__all__ = ["IngestReport", "explain_file", "ingest", "parse_paths"]

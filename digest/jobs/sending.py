@@ -7,7 +7,6 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from ..config import Config
 from ..deliver.envelope import alignment_warning
@@ -15,7 +14,7 @@ from ..deliver.outgoing import Outgoing
 from ..deliver.send import Sender, SendOptions, SendResult, recipient_for
 from ..deliver.transport import Envelope
 from ..deliver.workers import run_in_processes
-from ..errors import NotFoundError
+from ..errors import ConfigError, NotFoundError
 from ..lock import run_lock
 from ..store import SendCounts, Store
 from ..store.progress import WorkerShare
@@ -146,13 +145,19 @@ def run(
     """The cron job: ingest new documents from the inbox, compose the day if needed, send.
 
     Safe to run again: files already ingested are not read twice, an existing digest is kept,
-    and only deliveries not yet sent go out.
+    and only deliveries not yet sent go out. An inbox folder that is not there is an error, not
+    an empty inbox: a mistyped or unmounted folder must not pass for a quiet day.
     """
+    if not config.inbox.is_dir():
+        what = "is not a folder" if config.inbox.exists() else "does not exist"
+        raise ConfigError(
+            f"inbox: {config.inbox} {what}; create it, or set inbox (DIGEST_INBOX) to the "
+            "folder where story documents arrive"
+        )
     outgoing = Outgoing(config, transport)
     outgoing.sender_for()  # settings checked before the lock is taken or anything is sent
     with run_lock(config.lock_file):
-        inbox: list[Path] = [config.inbox] if config.inbox.is_dir() else []
-        report = ingest.ingest(store, inbox, max_bytes=config.max_document_bytes)
+        report = ingest.ingest(store, [config.inbox], max_bytes=config.max_document_bytes)
         composed = False
         if not store.has_digest(date):
             digests.compose_day(store, config, date)

@@ -11,7 +11,7 @@ from .digests import DigestStore
 from .progress import ProgressStore
 from .rate_events import RateEventStore
 from .sessions import SessionStore
-from .stories import StoryStore
+from .stories import Outcome, Refused, StoryStore
 from .subscribers import SubscriberStore
 
 
@@ -28,4 +28,4 @@ class Store(
     """Stories, digests, subscribers and deliveries; the web side's sessions and limits."""
 
 
-__all__ = ["SendCounts", "Store"]
+__all__ = ["Outcome", "Refused", "SendCounts", "Store"]

@@ -25,10 +25,24 @@ SQLModel.metadata.naming_convention = {
 
 class StoryRow(SQLModel, table=True):
     __tablename__ = "stories"
+    __table_args__ = (
+        # Where a new document finds the story it may be another version of (stories.py):
+        # the same day and the same opening words, title or file. See migration 0004. The
+        # first also serves every query by day (0004 dropped the index on the date alone).
+        Index(None, "date", "lead"),
+        Index(None, "date", "title_key"),
+        Index(None, "date", "path_key"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     fingerprint: str = Field(unique=True, max_length=64)
-    date: str = Field(index=True, max_length=10)
+    date: str = Field(max_length=10)
+    # Hashes (32 hex digits) of the body's first words (None: too short a body to tell), of
+    # the title's folded words, and of the path: set on every write, nullable only because
+    # rows older than 0004 got them afterwards.
+    lead: str | None = Field(default=None, max_length=32)
+    title_key: str | None = Field(default=None, max_length=32)
+    path_key: str | None = Field(default=None, max_length=32)
     title: str = Field(sa_column=Column(Text, nullable=False))
     title_source: str = Field(max_length=16)
     source: str | None = Field(default=None, max_length=200)

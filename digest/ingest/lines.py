@@ -1,0 +1,340 @@
+"""What one line of a page looks like, seen alone: the shapes ingest knows, one test each.
+Pure. Where a line stands (before the title, after the byline, in the tail) is roles.py's.
+
+Each test returns why the line has that shape (a few words, shown by `digest ingest
+--explain`), or None.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+from dateutil import parser as dateparser
+
+# ---- page furniture -----------------------------------------------------------------------
+
+_NEWSLETTER = re.compile(
+    r"^\|?\s*subscribe\s+(?:free\s+)?to\s+our\s+(?:free\s+)?(?:daily\s+)?newsletters?\b",
+    re.IGNORECASE,
+)
+_TAGLINE_DOTS = re.compile(r"^\.\s+(.+?)\s+\.$")  # ". 24/7 Space News ."
+# Taglines the sister sites print as a plain line, and the site each belongs to.
+TAGLINE_SITES = {
+    "24/7 space news": "SpaceDaily.com",
+    "space industry and business news": "SpaceMart.com",
+    "military space news, nuclear weapons, missile defense": "SpaceWar.com",
+    "earth science news": "TerraDaily.com",
+    "powering the world in the 21st century": "Energy-Daily.com",
+    "the latest in space travel": "Space-Travel.com",
+}
+_JUNK = re.compile(
+    r"^(?:tweet|share|email this article|comment on this article|advertisement|"
+    r"free newsletters?|print|comments?|facebook|twitter|linkedin|reddit|"
+    r"thanks for being there;?|via your|menu|search|home)$",
+    re.IGNORECASE,
+)
+_LAYOUT_ROW = re.compile(r"^[|.\s]+$")  # "|", ".", ". | . |"
+_IMAGE_MD = re.compile(r"!\[[^\]]*\]\([^)]*\)")
+# "SPACE WIRE" above an agency item, "SPACE.WIRE" below it.
+_WIRE_MARK = re.compile(r"^space[ .]?wire$", re.IGNORECASE)
+
+
+# "24/7 Energy News Coverage"; "SpaceWar.com - Your World At War"
+_TAGLINE_247 = re.compile(r"^24/7\s+[\w ,&-]{3,50}$")
+_SITE_BANNER = re.compile(
+    r"^(?P<site>[\w-]+\.(?:com|net|org))\s+[-–—|:]\s+\S.{0,60}$", re.IGNORECASE
+)
+_NO_WORDS = re.compile(r"^[\W_]+$")  # "-", "* * *": a break, or a line cut short
+_COPYRIGHT = re.compile(
+    r"^(?:the content herein\b|copyright\b|©|\(c\)\s*\d{4})|.*\ball rights reserved\b",
+    re.IGNORECASE,
+)
+_FURNITURE_CHARS = 80  # every furniture line is shorter, bar those starting with | . or !
+
+
+def furniture(s: str) -> str | None:
+    """Why `s` (stripped, not empty) belongs to the page rather than to any article."""
+    if s[0] in "|.!":
+        if _LAYOUT_ROW.match(s):
+            return "layout row"
+        if "![" in s:
+            return "image row" if _LAYOUT_ROW.match(_IMAGE_MD.sub("", s) or "|") else None
+        if _TAGLINE_DOTS.match(s):
+            return "site tagline"
+    elif len(s) > _FURNITURE_CHARS:
+        # Most lines end here, after one test: this runs on every line of every page.
+        return "copyright notice" if _COPYRIGHT.match(s) else None
+    elif s.casefold() in TAGLINE_SITES or _TAGLINE_247.match(s):
+        return "site tagline"
+    elif _SITE_BANNER.match(s):
+        return "site banner"
+    elif _NO_WORDS.match(s):
+        return "no words"
+    if _COPYRIGHT.match(s):
+        return "copyright notice"
+    if _NEWSLETTER.match(s):
+        return "newsletter line"
+    if _JUNK.match(s):
+        return "page control"
+    if _WIRE_MARK.match(s):
+        return "wire service mark"
+    return None
+
+
+def tagline_site(s: str) -> str | None:
+    """The site a tagline or banner names ("Space Industry and Business News": SpaceMart.com;
+    "SpaceWar.com - Your World At War": SpaceWar.com)."""
+    banner = _SITE_BANNER.match(s)
+    if banner:
+        return banner.group("site")
+    m = _TAGLINE_DOTS.match(s)
+    text = (m.group(1) if m else s).strip().casefold()
+    site = TAGLINE_SITES.get(text)
+    if site is None and m:
+        named = _SITE_IN_TEXT.search(m.group(1))
+        site = named.group(1) if named else None
+    return site
+
+
+def is_tagline(s: str) -> bool:
+    return bool(_TAGLINE_DOTS.match(s)) or s.casefold() in TAGLINE_SITES
+
+
+def is_wire_mark(s: str) -> bool:
+    return bool(_WIRE_MARK.match(s))
+
+
+def image_link(s: str) -> bool:
+    """Text after an image, in a table cell: a link to another story, not a paragraph."""
+    return s.startswith("![") and bool(_IMAGE_MD.sub("", s).strip("| "))
+
+
+def strip_images(s: str) -> str:
+    """The line without image markup or the table pipes around it."""
+    if "![" in s:
+        s = _IMAGE_MD.sub("", s).strip()
+    if s.startswith("|") or s.endswith("|"):
+        s = s.strip("| ").strip()
+    return s
+
+
+# ---- header lines -------------------------------------------------------------------------
+
+_BYLINE = re.compile(r"^(?:by|By|BY)\s+[A-Z\u00c0-\u024f]")
+_BYLINE_SITE = re.compile(r"\bfor\s+([\w-]+(?:\.[\w-]+)*\.(?:com|net|org|info))\b", re.IGNORECASE)
+_SITE_IN_TEXT = re.compile(r"\b([A-Z][\w-]*\.(?:com|net|org))\b")
+_CAPTION = re.compile(
+    r"^(?:an?\s+)?(?:(?:file|stock|archive)\s+)?"
+    r"(?:photo(?:graph)?|image|picture|illustration|caption)s?"
+    r"(?:\s+(?:only|courtesy|credit)\b.*|\s*[:.].*|\s+\S+)?$",
+    re.IGNORECASE,
+)
+_CAPTION_PREFIX = re.compile(r"^(?:(?:file|stock)\s+)?(?:photo|image|caption)\s*:", re.IGNORECASE)
+_PHOTO_SENTENCE = re.compile(
+    r"^(?:\S+\s+){0,2}(?:photo(?:graph)?|image|picture)s?\s+"
+    r"(?:released|taken|made available|provided|handed out|distributed|dated|shows|showing)\b",
+    re.IGNORECASE,
+)
+# Agency copy marks its sections with a short line between dashes: "- 'Difficult situation' -".
+_SUBHEADING = re.compile(r"^[-–—]{1,2}\s+\S(?:.{0,100}\S)?\s+[-–—]{1,2}$")
+
+
+def byline(s: str) -> bool:
+    """ "by AFP Staff Writers"; not "By December, the agency will have ..." (a sentence)."""
+    if not _BYLINE.match(s) or len(s) > 160 or s.endswith("."):
+        return False
+    second = s.split()[1].strip(",")
+    return _INFO.month(second) is None and _INFO.weekday(second) is None
+
+
+def byline_site(s: str) -> str | None:
+    """The site a byline writes for ("by Jane Doe for SpaceDaily.com")."""
+    m = _BYLINE_SITE.search(s)
+    return m.group(1) if m else None
+
+
+def caption(s: str) -> str | None:
+    """Why `s` is a photo line: "File Photo: ...", "Caption: ...", "Illustration only",
+    "A photograph released by ... shows ...", "... (AFP PHOTO/...)"."""
+    if _CAPTION_PREFIX.match(s):
+        return "photo caption"
+    if _PHOTO_SENTENCE.match(s) or "AFP PHOTO" in s:
+        return "photo caption"
+    if len(s) <= 80 and _CAPTION.match(s):
+        return "photo or illustration line"
+    return None
+
+
+def subheading(s: str) -> bool:
+    return bool(_SUBHEADING.match(s))
+
+
+def caps_label(s: str) -> bool:
+    """An ALL-CAPS section label such as "MISSILE NEWS"."""
+    return (
+        len(s) <= 60
+        and s.isupper()  # every cased character is upper case, and there is one
+        and sum(c.isalpha() for c in s) >= 2
+        and not s.endswith((".", "!", "?"))
+    )
+
+
+def word_count(s: str) -> int:
+    return s.count(" ") + 1
+
+
+def prose(s: str) -> bool:
+    """Reads as a paragraph rather than a heading: long, or a full sentence of some length."""
+    n = word_count(s)
+    if n > 30 or len(s) > 220:
+        return True
+    return n >= 12 and s.rstrip("\"'”’) ").endswith((".", ":", ";"))
+
+
+def headline_like(s: str) -> bool:
+    """Short enough to be a title or a related headline, and not a sentence of prose."""
+    return word_count(s) >= 2 and len(s) <= 200 and not prose(s)
+
+
+# ---- dates and datelines ------------------------------------------------------------------
+
+# The shape of a written date; which words are months, and whether the day exists, is the
+# date library's to say (dateutil knows "Sept", "Oct." and the full names).
+_DATE = r"[A-Z][a-z]{2,8}\.?\s+\d{1,2},?\s+\d{4}|\d{1,2}\s+[A-Z][a-z]{2,8}\.?,?\s+\d{4}"
+_CREDIT = r"(?:(?:image|photo|file\s+photo)\s+\S+\s+)?"  # "image AFP/CCTV Sydney - ..."
+# A dateline: a place, then "(AGENCY) date", "- date" or ", date (AGENCY)", then maybe a dash
+# or a colon, and maybe the article's first words. "Sydney, Australia (SPX) Aug 03, 2009",
+# "BEIJING (AFP) Oct 16, 2003", "Sydney - Oct. 25, 2000 This quiet ...".
+_DATELINE = re.compile(
+    rf"^{_CREDIT}(?P<place>[A-Z][^()\n]{{0,70}}?)\s*"
+    rf"(?:\((?P<agency>[A-Za-z][\w .&/-]{{0,24}})\)\s*(?P<date>{_DATE})"
+    rf"|[-–—]+\s*(?P<date2>{_DATE})"
+    rf"|,\s*(?P<date3>{_DATE})\s*\((?P<agency3>[A-Za-z][\w .&/-]{{0,24}})\))"
+    rf"\s*(?:[-–—:]+\s*)?(?P<rest>.*)$"
+)
+_DATELINE_IN_BYLINE = re.compile(
+    rf"\s(?P<line>[A-Z][^()\n]{{0,70}}?\s*(?:\([A-Za-z][\w .&/-]{{0,24}}\)\s*|[-–—]+\s*)"
+    rf"(?:{_DATE}).*)$"
+)
+_YEAR = re.compile(r"\d{4}")
+_PLACE_WORDS = 8  # "Vandenberg Air Force Base, Calif." fits; a sentence does not
+
+
+@dataclass(frozen=True, slots=True)
+class Dateline:
+    date: str  # YYYY-MM-DD
+    agency: str | None
+    rest: str  # the article text that follows on the same line, if any
+
+
+@functools.lru_cache(maxsize=4096)
+def parse_date(text: str) -> str | None:
+    """ "Oct. 25, 2000" -> "2000-10-25"; None when the words are not a date."""
+    month = next((w for w in text.replace(".", " ").split() if w.isalpha()), "")
+    if _INFO.month(month) is None:  # "Monday 25, 2000" is no date
+        return None
+    try:
+        when = dateparser.parse(text, default=_NO_DEFAULT)
+    except (ValueError, OverflowError):
+        return None
+    if when.year < 1900 or when.year > 2200:
+        return None
+    return when.strftime("%Y-%m-%d")
+
+
+_NO_DEFAULT = dateparser.parse("2000-01-01")
+_INFO = dateparser.parserinfo()
+
+
+def dateline(s: str) -> Dateline | None:
+    """The dateline at the start of `s`, with any text that follows it."""
+    if not _YEAR.search(s, 0, 160):
+        return None
+    m = _DATELINE.match(s)
+    if m is None or word_count(m.group("place")) > _PLACE_WORDS:
+        return None
+    place = m.group("place")
+    # A sentence before the date is no place ("Washington D.C." is).
+    if place.rstrip().endswith((".", "!", "?")) and word_count(place) > 3:
+        return None
+    date = parse_date(m.group("date") or m.group("date2") or m.group("date3"))
+    if date is None:
+        return None
+    return Dateline(date, m.group("agency") or m.group("agency3"), m.group("rest").strip())
+
+
+def byline_dateline(s: str) -> Dateline | None:
+    """A dateline sharing the byline's line: "by Morris Jones Sydney, Australia (SPX) ..."."""
+    for m in _DATELINE_IN_BYLINE.finditer(s):
+        found = dateline(m.group("line"))
+        if found is not None:
+            return found
+    return None
+
+
+# ---- the tail -----------------------------------------------------------------------------
+
+_RELATED = re.compile(r"^related\s+links:?$", re.IGNORECASE)
+# "Learn about nuclear weapons doctrine and defense at SpaceWar.com", "All about missiles at
+# SpaceWar.com": a topic page of one of the sites.
+_HINT = re.compile(
+    r"^(?P<text>.{3,160}?)\s+at\s+(?P<site>[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|info))\.?$",
+    re.IGNORECASE,
+)
+# "Space News from SpaceDaily.com": the heading of a box of another site's headlines.
+_BOX_HEADING = re.compile(
+    r"^.{3,60}?\s+from\s+[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|info)$", re.IGNORECASE
+)
+_HINT_WORDS = 16
+
+
+def related_line(s: str) -> bool:
+    return s[0] in "Rr" and bool(_RELATED.match(s))
+
+
+def hint_site(s: str) -> str | None:
+    """The site of a topic hint line, or None when `s` is not one."""
+    if " at " not in s and " At " not in s and " AT " not in s:
+        return None
+    if word_count(s) > _HINT_WORDS:
+        return None
+    m = _HINT.match(s)
+    return m.group("site") if m else None
+
+
+def box_heading(s: str) -> bool:
+    return " from " in s and bool(_BOX_HEADING.match(s))
+
+
+def pipe_row(s: str) -> bool:
+    """A table row of the page layout: "|", "|Subscribe Free To Our Daily Newsletters"."""
+    return s.startswith("|") or bool(_LAYOUT_ROW.match(s))
+
+
+__all__ = [
+    "TAGLINE_SITES",
+    "Dateline",
+    "box_heading",
+    "byline",
+    "byline_dateline",
+    "byline_site",
+    "caps_label",
+    "caption",
+    "dateline",
+    "furniture",
+    "headline_like",
+    "hint_site",
+    "image_link",
+    "is_tagline",
+    "is_wire_mark",
+    "parse_date",
+    "pipe_row",
+    "prose",
+    "related_line",
+    "strip_images",
+    "subheading",
+    "tagline_site",
+    "word_count",
+]
