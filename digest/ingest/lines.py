@@ -15,10 +15,6 @@ from dateutil import parser as dateparser
 
 # ---- page furniture -----------------------------------------------------------------------
 
-_NEWSLETTER = re.compile(
-    r"^\|?\s*subscribe\s+(?:free\s+)?to\s+our\s+(?:free\s+)?(?:daily\s+)?newsletters?\b",
-    re.IGNORECASE,
-)
 _TAGLINE_DOTS = re.compile(r"^\.\s+(.+?)\s+\.$")  # ". 24/7 Space News ."
 # Taglines the sister sites print as a plain line, and the site each belongs to.
 TAGLINE_SITES = {
@@ -29,28 +25,39 @@ TAGLINE_SITES = {
     "powering the world in the 21st century": "Energy-Daily.com",
     "the latest in space travel": "Space-Travel.com",
 }
-_JUNK = re.compile(
-    r"^(?:tweet|share|email this article|comment on this article|advertisement|"
-    r"free newsletters?|print|comments?|facebook|twitter|linkedin|reddit|"
-    r"thanks for being there;?|via your|menu|search|home)$",
-    re.IGNORECASE,
-)
 _LAYOUT_ROW = re.compile(r"^[|.\s]+$")  # "|", ".", ". | . |"
 _IMAGE_MD = re.compile(r"!\[[^\]]*\]\([^)]*\)")
-# "SPACE WIRE" above an agency item, "SPACE.WIRE" below it.
-_WIRE_MARK = re.compile(r"^space[ .]?wire$", re.IGNORECASE)
-
-
-# "24/7 Energy News Coverage"; "SpaceWar.com - Your World At War"
-_TAGLINE_247 = re.compile(r"^24/7\s+[\w ,&-]{3,50}$")
 _SITE_BANNER = re.compile(
     r"^(?P<site>[\w-]+\.(?:com|net|org))\s+[-–—|:]\s+\S.{0,60}$", re.IGNORECASE
 )
-_NO_WORDS = re.compile(r"^[\W_]+$")  # "-", "* * *": a break, or a line cut short
-_COPYRIGHT = re.compile(
-    r"^(?:the content herein\b|copyright\b|©|\(c\)\s*\d{4})|.*\ball rights reserved\b",
+_WIRE_MARK = re.compile(r"^space[ .]?wire$", re.IGNORECASE)
+_COPYRIGHT = r"(?:the content herein\b|copyright\b|©|\(c\)\s*\d{4})"
+# The shapes of furniture lines, as one pattern: a page's every short line is tried once.
+_FURNITURE = {
+    "site tagline": r"24/7\s+[\w ,&-]{3,50}$",  # "24/7 Energy News Coverage"
+    "site banner": _SITE_BANNER.pattern[1:],  # "SpaceWar.com - Your World At War"
+    "no words": r"[\W_]+$",  # "-", "* * *": a break, or a line cut short
+    "copyright notice": _COPYRIGHT,
+    "newsletter line": (
+        r"\|?\s*subscribe\s+(?:free\s+)?to\s+our\s+(?:free\s+)?(?:daily\s+)?newsletters?\b"
+    ),
+    "page control": (
+        r"(?:tweet|share|email this article|comment on this article|advertisement|"
+        r"free newsletters?|print|comments?|facebook|twitter|linkedin|reddit|"
+        r"thanks for being there;?|via your|menu|search|home)$"
+    ),
+    "wire service mark": _WIRE_MARK.pattern[
+        1:
+    ],  # "SPACE WIRE" above agency copy, "SPACE.WIRE" below
+}
+_NAMES = {f"k{i}": why for i, why in enumerate(_FURNITURE)}
+_FURNITURE_LINE = re.compile(
+    "|".join(f"(?P<k{i}>{p})" for i, p in enumerate(_FURNITURE.values())).replace(
+        "(?P<site>", "(?:"
+    ),
     re.IGNORECASE,
 )
+_LONG_COPYRIGHT = re.compile(_COPYRIGHT, re.IGNORECASE)
 _FURNITURE_CHARS = 80  # every furniture line is shorter, bar those starting with | . or !
 
 
@@ -64,23 +71,16 @@ def furniture(s: str) -> str | None:
         if _TAGLINE_DOTS.match(s):
             return "site tagline"
     elif len(s) > _FURNITURE_CHARS:
-        # Most lines end here, after one test: this runs on every line of every page.
-        return "copyright notice" if _COPYRIGHT.match(s) else None
-    elif s.casefold() in TAGLINE_SITES or _TAGLINE_247.match(s):
+        # Most lines end here, after a test or two: this runs on every line of every page.
+        if _LONG_COPYRIGHT.match(s) or "ights reserved" in s:
+            return "copyright notice"
+        return None
+    elif s.casefold() in TAGLINE_SITES:
         return "site tagline"
-    elif _SITE_BANNER.match(s):
-        return "site banner"
-    elif _NO_WORDS.match(s):
-        return "no words"
-    if _COPYRIGHT.match(s):
-        return "copyright notice"
-    if _NEWSLETTER.match(s):
-        return "newsletter line"
-    if _JUNK.match(s):
-        return "page control"
-    if _WIRE_MARK.match(s):
-        return "wire service mark"
-    return None
+    m = _FURNITURE_LINE.match(s)
+    if m and m.lastgroup:
+        return _NAMES[m.lastgroup]
+    return "copyright notice" if "ights reserved" in s else None
 
 
 def tagline_site(s: str) -> str | None:
@@ -155,12 +155,18 @@ def byline_site(s: str) -> str | None:
     return m.group(1) if m else None
 
 
+_CAPTION_WORDS = ("photo", "image", "picture", "caption", "illustration")
+
+
 def caption(s: str) -> str | None:
     """Why `s` is a photo line: "File Photo: ...", "Caption: ...", "Illustration only",
     "A photograph released by ... shows ...", "... (AFP PHOTO/...)"."""
-    if _CAPTION_PREFIX.match(s):
+    if "AFP PHOTO" in s:
         return "photo caption"
-    if _PHOTO_SENTENCE.match(s) or "AFP PHOTO" in s:
+    start = s[:48].lower()  # every caption names itself early: most lines end here
+    if not any(word in start for word in _CAPTION_WORDS):
+        return None
+    if _CAPTION_PREFIX.match(s) or _PHOTO_SENTENCE.match(s):
         return "photo caption"
     if len(s) <= 80 and _CAPTION.match(s):
         return "photo or illustration line"
@@ -168,7 +174,7 @@ def caption(s: str) -> str | None:
 
 
 def subheading(s: str) -> bool:
-    return bool(_SUBHEADING.match(s))
+    return s[0] in "-–—" and bool(_SUBHEADING.match(s))
 
 
 def caps_label(s: str) -> bool:
@@ -218,7 +224,7 @@ _DATELINE_IN_BYLINE = re.compile(
     rf"\s(?P<line>[A-Z][^()\n]{{0,70}}?\s*(?:\([A-Za-z][\w .&/-]{{0,24}}\)\s*|[-–—]+\s*)"
     rf"(?:{_DATE}).*)$"
 )
-_YEAR = re.compile(r"\d{4}")
+_YEAR = re.compile(r" \d{4}\b")
 _PLACE_WORDS = 8  # "Vandenberg Air Force Base, Calif." fits; a sentence does not
 
 
@@ -250,6 +256,8 @@ _INFO = dateparser.parserinfo()
 
 def dateline(s: str) -> Dateline | None:
     """The dateline at the start of `s`, with any text that follows it."""
+    # A year near the start, found in one quick scan, before the full pattern is tried: this
+    # runs on every line of the body, and a date pattern's scan costs ten times as much.
     if not _YEAR.search(s, 0, 160):
         return None
     m = _DATELINE.match(s)
@@ -310,7 +318,7 @@ def box_heading(s: str) -> bool:
 
 def pipe_row(s: str) -> bool:
     """A table row of the page layout: "|", "|Subscribe Free To Our Daily Newsletters"."""
-    return s.startswith("|") or bool(_LAYOUT_ROW.match(s))
+    return s[0] == "|" or (s[0] == "." and bool(_LAYOUT_ROW.match(s)))
 
 
 __all__ = [

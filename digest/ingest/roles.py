@@ -10,8 +10,7 @@ be missing. Pure.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from . import lines as shape
 
@@ -46,8 +45,7 @@ TEASER_WORDS = 12  # "Time to get real."; a lede is longer
 TAIL_HEADLINE_CHARS = 250  # longer lines in the tail are page furniture, not headlines
 
 
-@dataclass(frozen=True, slots=True)
-class Line:
+class Line(NamedTuple):  # a tuple: pages have many lines, and this is made for each
     number: int  # 1-based, in the file
     text: str  # stripped; a dateline's own part when article text followed it on the line
     role: Role
@@ -75,7 +73,9 @@ class _Page:
         self.out: list[Line] = []
         started = False
         for number, raw in enumerate(text.split("\n"), 1):
-            s = " ".join(raw.split())
+            s = raw.strip()
+            if "  " in s:
+                s = " ".join(s.split())
             if s[:1] in _BULLETS:
                 s = s[1:].lstrip()
             if s and not started:
@@ -86,6 +86,8 @@ class _Page:
                     self.items.append((number, m.group(2).strip()))
                     continue
             self.items.append((number, s))
+        # Why each line is page furniture, or None: asked of most lines more than once.
+        self.furniture = [shape.furniture(s) if s else None for _, s in self.items]
 
     def roles(self) -> list[Line]:
         start = self._head()
@@ -101,7 +103,7 @@ class _Page:
         found: list[tuple[int, str]] = []
         for j in range(i, len(self.items)):
             s = self.items[j][1]
-            if s and not shape.furniture(s) and not shape.caption(s):
+            if s and not self.furniture[j] and not shape.caption(s):
                 found.append((j, s))
                 if len(found) == limit:
                     break
@@ -121,7 +123,7 @@ class _Page:
         for i, (_, s) in enumerate(self.items):
             if not s or i < skip_to:
                 continue
-            if why := shape.furniture(s):
+            if why := self.furniture[i]:
                 self._add(i, "furniture", why)
                 furnished = furnished or why in _HEADER_FURNITURE
                 continue
@@ -190,7 +192,7 @@ class _Page:
             s = self.items[j][1]
             if not s:
                 continue
-            if why := shape.furniture(s):
+            if why := self.furniture[j]:
                 self._add(j, "furniture", why)
             elif why := shape.caption(s):
                 self._add(j, "caption", why)
@@ -241,19 +243,20 @@ class _Page:
                 after = [t for _, t in self._content(i + 1, 2) if not shape.pipe_row(t)]
                 if all(shape.headline_like(t) for t in after):
                     return i
-            if not shape.furniture(s):
+            if not self.furniture[i]:
                 body_seen = True
         return len(self.items)
 
     def _tail(self, end: int) -> None:
-        for number, s in self.items[end:]:
+        for i in range(end, len(self.items)):
+            number, s = self.items[i]
             if not s:
                 continue
             if shape.related_line(s):
                 self.out.append(Line(number, s, "related", '"Related Links"'))
             elif shape.hint_site(s):
                 self.out.append(Line(number, s, "hint", "topic page of a site"))
-            elif shape.pipe_row(s) or shape.furniture(s) or shape.box_heading(s):
+            elif shape.pipe_row(s) or self.furniture[i] or shape.box_heading(s):
                 self.out.append(Line(number, s, "separator", "row between headline groups"))
             elif len(s) > TAIL_HEADLINE_CHARS:
                 self.out.append(Line(number, s, "furniture", "too long for a headline"))
@@ -288,7 +291,8 @@ class _Page:
                     )
                 )
                 s = found.rest
-            if why := shape.furniture(s):
+                self.furniture[i] = shape.furniture(s)
+            if why := self.furniture[i]:
                 self.out.append(Line(number, s, "furniture", why))
             elif why := shape.caption(s):
                 self.out.append(Line(number, s, "caption", why))
