@@ -431,12 +431,23 @@ def test_stories_stored_before_0004_are_found_by_their_keys(
             ),
             {"n": "0" * 63, "d": DAY, "t": old.title, "b": json.dumps(old.body), "p": str(path)},
         )
+        conn.execute(
+            text(
+                "INSERT INTO ingested_files (sha256, path, story_id, ingested_at) "
+                "SELECT :sha, path, id, ingested_at FROM stories"
+            ),
+            {"sha": "e" * 64},
+        )
     r = CliRunner().invoke(cli, ["db", "upgrade"], env={"DIGEST_DATABASE_URL": database_url})
     assert r.output.strip() == f"db: 0003 -> {head()}"
     with engine.connect() as conn:
         names = {i["name"] for i in inspect(conn).get_indexes("stories")}
         assert {"ix_stories_date_lead", "ix_stories_date_title_key"} <= names
         assert "ix_stories_date" not in names
+        # Each file's body fingerprint, filled in from its story.
+        assert conn.execute(text("SELECT fingerprint FROM ingested_files")).scalar_one() == (
+            "f" + "0" * 63
+        )
     engine.dispose()
 
     store = Store(database_url)
@@ -449,6 +460,8 @@ def test_stories_stored_before_0004_are_found_by_their_keys(
         with store.engine.begin() as conn:
             command.downgrade(_config(conn), "0003")
             assert "lead" not in {c["name"] for c in inspect(conn).get_columns("stories")}
+            files = {c["name"] for c in inspect(conn).get_columns("ingested_files")}
+            assert "fingerprint" not in files
             command.upgrade(_config(conn), "head")
     finally:
         store.close()
@@ -463,3 +476,25 @@ def test_a_late_warning_names_ten_files_and_counts_the_rest() -> None:
         f"digest was sent; they will not go out by themselves: {shown} and 2 more"
     ]
     assert report.summary == "11 stored, 1 replaced, 0 duplicates skipped, 0 refused"
+
+
+def test_an_older_version_arriving_after_its_correction_is_a_duplicate(
+    store: Store, tmp_path: Path
+) -> None:
+    """A copy of the text a correction replaced (a sister site's, a late mirror) never puts
+    the old text back, in a later run or later in the same batch."""
+    ingest(store, write(tmp_path / "site-a" / "rover.txt", DAY, ROVER))
+    ingest(store, write(tmp_path / "site-a" / "rover-updated.txt", DAY, ROVER_FIXED))
+    late_copy = write(tmp_path / "site-b" / "rover.txt", DAY, ROVER, [HEADS[0], HEADS[2]])
+
+    assert counts(ingest(store, late_copy)) == (0, 0, 1, 0)
+    assert [s.body for s in stories(store)] == [tuple(ROVER_FIXED)]
+
+    wind_fixed = [WIND[0].replace("on Monday", "on Tuesday"), WIND[1]]
+    batch = [
+        write(tmp_path / "c" / "1.txt", NEXT_DAY, WIND, [GENERIC]),
+        write(tmp_path / "c" / "2.txt", NEXT_DAY, wind_fixed, [GENERIC]),
+        write(tmp_path / "c" / "3.txt", NEXT_DAY, WIND, [GENERIC, HEADS[1]]),
+    ]
+    assert counts(ingest(store, *batch)) == (1, 1, 1, 0)
+    assert [s.body for s in stories(store, NEXT_DAY)] == [tuple(wind_fixed)]

@@ -166,9 +166,11 @@ class _Matcher:
     """Places a batch's documents, in order, among the stored stories they may be versions
     of and the stories the batch itself adds; `changed` is what is to be written."""
 
-    def __init__(self, stored: Iterable[_Story]) -> None:
+    def __init__(self, stored: Iterable[_Story], superseded: dict[str, _Story]) -> None:
         self.by_print: dict[str, _Story] = {}
         self.by_key: dict[tuple[str, str, str], list[_Story]] = {}
+        # Bodies a correction has replaced, and the story that holds the correction.
+        self.superseded = superseded
         self.changed: list[_Story] = []
         for story in stored:
             self._index(story)
@@ -200,6 +202,9 @@ class _Matcher:
             if same.path_key == new.path_key:  # the same file, changed around the same body
                 return "replaced", self._replace(same, new)
             return "duplicate", same
+        older = self.superseded.get(new.fingerprint)
+        if older is not None:  # a copy of a text since corrected: it must not come back
+            return "duplicate", older
         for old in self.by_key.get(("path", new.date, new.path_key or ""), ()):
             return "replaced", self._replace(old, new)
         for old in self._candidates(new):
@@ -223,6 +228,8 @@ class _Matcher:
     def _replace(self, old: _Story, new: _Story) -> _Story:
         """`old` takes `new`'s text and keys, and keeps its id (or its place in the batch)."""
         self._unindex(old)
+        if old.fingerprint != new.fingerprint:
+            self.superseded[old.fingerprint] = old
         old.date, old.fingerprint, old.body, old.row = new.date, new.fingerprint, new.body, new.row
         old.lead, old.title_key, old.path_key = new.lead, new.title_key, new.path_key
         old._words, old._shingles = new._words, new._shingles
@@ -303,7 +310,8 @@ class StoryStore(BaseStore):
         """Match `items` against the stored stories and each other; write what changed, and
         a file row for each item."""
         news = [_new_story(item, stamp) for item in items]
-        matcher = _Matcher(self._stored(conn, news))
+        stored = self._stored(conn, news)
+        matcher = _Matcher(stored, self._superseded(conn, news, stored))
         placed = [matcher.place(new) for new in news]
         replaced = [s for s in matcher.changed if s.id is not None]
         if replaced:
@@ -315,9 +323,16 @@ class StoryStore(BaseStore):
             for story in added:
                 story.id = ids[story.fingerprint]
         files: dict[str, dict[str, object]] = {}
-        for (_, _, path, sha), (_, story) in zip(items, placed, strict=True):
+        for (_, fp, path, sha), (_, story) in zip(items, placed, strict=True):
             files.setdefault(
-                sha, {"sha256": sha, "path": path, "story_id": story.id, "ingested_at": stamp}
+                sha,
+                {
+                    "sha256": sha,
+                    "path": path,
+                    "story_id": story.id,
+                    "fingerprint": fp,
+                    "ingested_at": stamp,
+                },
             )
         if files:
             conn.execute(insert_new(self.engine, FileRow), list(files.values()))
@@ -366,6 +381,31 @@ class StoryStore(BaseStore):
             for sid, body in conn.execute(query):
                 found[sid or 0].body = body
         return [found[sid] for sid in ids]
+
+    @staticmethod
+    def _superseded(
+        conn: Connection, news: list[_Story], stored: list[_Story]
+    ) -> dict[str, _Story]:
+        """The bodies among `news` that a file brought before and a correction has since
+        replaced, each with the story that now holds the correction."""
+        current = {s.fingerprint for s in stored}
+        prints = sorted({s.fingerprint for s in news} - current)
+        found: dict[str, int] = {}
+        for i in range(0, len(prints), CHUNK):
+            query = select(FileRow.fingerprint, FileRow.story_id).where(
+                col(FileRow.fingerprint).in_(prints[i : i + CHUNK])
+            )
+            found.update({fp: sid for fp, sid in conn.execute(query) if fp and sid})
+        if not found:
+            return {}
+        stories = {s.id: s for s in stored}
+        for sid, date, fp in conn.execute(
+            select(StoryRow.id, StoryRow.date, StoryRow.fingerprint).where(
+                col(StoryRow.id).in_(sorted(set(found.values()) - stories.keys()))
+            )
+        ):
+            stories[sid] = _Story(sid, date, fp, None, None, None, ())
+        return {fp: stories[sid] for fp, sid in found.items() if sid in stories}
 
     @staticmethod
     def _story_ids(conn: Connection, prints: list[str]) -> dict[str, int]:

@@ -76,6 +76,9 @@ class FileRow(SQLModel, table=True):
     sha256: str = Field(primary_key=True, max_length=64)
     path: str = Field(sa_column=Column(Text, nullable=False))
     story_id: int | None = Field(default=None, foreign_key="stories.id")
+    # The fingerprint of the body the file held: when a correction has since replaced that
+    # story's text, another copy of this body is an older version, not a new correction.
+    fingerprint: str | None = Field(default=None, max_length=64, index=True)
     ingested_at: dt.datetime = Field(default_factory=now)
 
 

@@ -9,6 +9,10 @@ nullable columns alters the table in place on SQLite too: no copy of `stories`, 
 `ingested_files` points at. The index on the date alone goes: (date, lead) serves the same
 queries, and every index is one more write for each story ingested.
 
+`ingested_files` gains `fingerprint` (indexed): the body each file held, filled in for the files
+already ingested from their stories, so that a copy of a text a correction has since replaced is
+known as that older version.
+
 Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-29
@@ -66,12 +70,22 @@ def upgrade() -> None:
     for key in _KEYS:
         op.add_column("stories", sa.Column(key, sa.String(length=32), nullable=True))
     _fill_keys()
+    op.add_column("ingested_files", sa.Column("fingerprint", sa.String(length=64), nullable=True))
+    op.execute(
+        "UPDATE ingested_files SET fingerprint = "
+        "(SELECT fingerprint FROM stories WHERE stories.id = ingested_files.story_id)"
+    )
+    op.create_index(
+        op.f("ix_ingested_files_fingerprint"), "ingested_files", ["fingerprint"], unique=False
+    )
     for key in _KEYS:
         op.create_index(op.f(f"ix_stories_date_{key}"), "stories", ["date", key], unique=False)
     op.drop_index(op.f("ix_stories_date"), table_name="stories")
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_ingested_files_fingerprint"), table_name="ingested_files")
+    op.drop_column("ingested_files", "fingerprint")
     op.create_index(op.f("ix_stories_date"), "stories", ["date"], unique=False)
     for key in _KEYS:
         op.drop_index(op.f(f"ix_stories_date_{key}"), table_name="stories")
