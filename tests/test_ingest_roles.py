@@ -103,6 +103,7 @@ def test_what_is_not_a_date(words: str) -> None:
             "Technically, no",
         ),
         ("LIMA, Peru, May 2, 2021 (AFP) - Officials said", "2021-05-02", "Officials said"),
+        ("Osaka (AFP) - Dec 08, 2003", "2003-12-08", ""),
     ],
 )
 def test_datelines(line: str, date: str, rest: str) -> None:
@@ -247,3 +248,27 @@ def test_explain_command_says_why_a_page_is_refused(
     assert result.exit_code == 1
     assert "refused: no body text" in result.output
     assert "binary file" in result.output
+
+
+def test_a_site_banner_naming_its_site_heads_the_page() -> None:
+    text = (
+        "Ocean News from ExampleDaily.com\nReef survey finds coral recovering in the north\n"
+        "Perth, Australia (AFP) Oct 08, 2024\n" + "\n".join(PARAGRAPHS)
+    )
+    doc = parse_document(text, "page.txt")
+    assert (doc.title, doc.date, doc.source) == (
+        "Reef survey finds coral recovering in the north",
+        "2024-10-08",
+        "ExampleDaily.com",
+    )
+    assert list(doc.body) == PARAGRAPHS
+
+
+def test_an_image_before_the_byline_and_dateline_is_left_out() -> None:
+    text = (
+        "![]() |\n. | ![]() |\n![]() by Staff Writers Perth, Australia (AFP) Aug 28, 2020\n"
+        + "\n".join(PARAGRAPHS)
+    )
+    doc = parse_document(text, "page.txt")
+    assert doc.date == "2020-08-28"
+    assert list(doc.body) == PARAGRAPHS

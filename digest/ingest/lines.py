@@ -80,13 +80,15 @@ def furniture(s: str) -> str | None:
     m = _FURNITURE_LINE.match(s)
     if m and m.lastgroup:
         return _NAMES[m.lastgroup]
+    if box_heading(s):  # "Earth News from TerraDaily.com": a site's own banner, or a box's
+        return "site banner"
     return "copyright notice" if "ights reserved" in s else None
 
 
 def tagline_site(s: str) -> str | None:
     """The site a tagline or banner names ("Space Industry and Business News": SpaceMart.com;
     "SpaceWar.com - Your World At War": SpaceWar.com)."""
-    banner = _SITE_BANNER.match(s)
+    banner = _SITE_BANNER.match(s) or (box_heading(s) and _BOX_HEADING.match(s))
     if banner:
         return banner.group("site")
     m = _TAGLINE_DOTS.match(s)
@@ -215,14 +217,14 @@ _CREDIT = r"(?:(?:image|photo|file\s+photo)\s+\S+\s+)?"  # "image AFP/CCTV Sydne
 # "BEIJING (AFP) Oct 16, 2003", "Sydney - Oct. 25, 2000 This quiet ...".
 _DATELINE = re.compile(
     rf"^{_CREDIT}(?P<place>[A-Z][^()\n]{{0,70}}?)\s*"
-    rf"(?:\((?P<agency>[A-Za-z][\w .&/-]{{0,24}})\)\s*(?P<date>{_DATE})"
+    rf"(?:\((?P<agency>[A-Za-z][\w .&/-]{{0,24}})\)\s*(?:[-–—]\s*)?(?P<date>{_DATE})"
     rf"|[-–—]+\s*(?P<date2>{_DATE})"
     rf"|,\s*(?P<date3>{_DATE})\s*\((?P<agency3>[A-Za-z][\w .&/-]{{0,24}})\))"
     rf"\s*(?:[-–—:]+\s*)?(?P<rest>.*)$"
 )
 _DATELINE_IN_BYLINE = re.compile(
-    rf"\s(?P<line>[A-Z][^()\n]{{0,70}}?\s*(?:\([A-Za-z][\w .&/-]{{0,24}}\)\s*|[-–—]+\s*)"
-    rf"(?:{_DATE}).*)$"
+    rf"\s(?P<line>[A-Z][^()\n]{{0,70}}?\s*"
+    rf"(?:\([A-Za-z][\w .&/-]{{0,24}}\)\s*(?:[-–—]\s*)?|[-–—]+\s*)(?:{_DATE}).*)$"
 )
 _YEAR = re.compile(r" \d{4}\b")
 _PLACE_WORDS = 8  # "Vandenberg Air Force Base, Calif." fits; a sentence does not
@@ -293,7 +295,7 @@ _HINT = re.compile(
 )
 # "Space News from SpaceDaily.com": the heading of a box of another site's headlines.
 _BOX_HEADING = re.compile(
-    r"^.{3,60}?\s+from\s+[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|info)$", re.IGNORECASE
+    r"^.{3,60}?\s+from\s+(?P<site>[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|info))$", re.IGNORECASE
 )
 _HINT_WORDS = 16
 

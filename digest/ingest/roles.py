@@ -78,6 +78,10 @@ class _Page:
                 s = " ".join(s.split())
             if s[:1] in _BULLETS:
                 s = s[1:].lstrip()
+            if s.startswith("!["):  # an image before a byline or dateline is the page's
+                text = shape.strip_images(s)
+                if text and (shape.byline(text) or shape.dateline(text)):
+                    s = text
             if s and not started:
                 started = True
                 m = _DATE_PREFIX.match(s)
