@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from digest.cli import cli
+from digest.errors import DocumentError
 from digest.ingest import parse_document
 from digest.ingest.explain import explain
 from digest.ingest.lines import dateline, parse_date
@@ -272,3 +273,38 @@ def test_an_image_before_the_byline_and_dateline_is_left_out() -> None:
     doc = parse_document(text, "page.txt")
     assert doc.date == "2020-08-28"
     assert list(doc.body) == PARAGRAPHS
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        "Images taken by the rover show layered rock on the crater floor, which the science "
+        "team says was laid down by a lake that dried out billions of years ago.",
+        "Copyright holders of the mission's images agreed on Monday to release them into the "
+        "public domain, the agency said, ending a dispute that had lasted two years.",
+    ],
+)
+def test_an_articles_first_paragraph_about_images_is_body(first: str) -> None:
+    doc = parse_document(" date 2025-04-01 " + "\n".join([first, *PARAGRAPHS]), "doc.txt")
+    assert list(doc.body) == [first, *PARAGRAPHS]
+
+
+def test_a_pipe_row_before_sentences_stays_in_the_body() -> None:
+    tail = ["Its goals were not disclosed.", "The last mission lasted 908 days."]
+    text = " date 2025-04-01 " + "\n".join([PARAGRAPHS[0], "|", *tail]) + "\n"
+    doc = parse_document(text, "doc.txt")
+    assert list(doc.body) == [PARAGRAPHS[0], *tail]
+    assert doc.headline_groups == ()
+
+
+@pytest.mark.parametrize("prefix", ["date 2024-13-45", "date 2024-02-30", "date 2024-13"])
+def test_a_date_prefix_that_is_no_calendar_date_is_refused(prefix: str) -> None:
+    with pytest.raises(DocumentError, match="not a calendar date"):
+        parse_document(f" {prefix} " + "\n".join(PARAGRAPHS), "doc.txt")
+
+
+def test_a_date_prefix_runs_to_a_space() -> None:
+    """ "2024-03-011" is no date; its first seven characters are not a month."""
+    with pytest.raises(DocumentError, match="no date"):
+        parse_document(" date 2024-03-011 " + "\n".join(PARAGRAPHS), "doc.txt")
+    assert parse_document(" date 2024-02-29 " + PARAGRAPHS[0], "doc.txt").date == "2024-02-29"

@@ -26,12 +26,15 @@ TAGLINE_SITES = {
     "the latest in space travel": "Space-Travel.com",
 }
 _LAYOUT_ROW = re.compile(r"^[|.\s]+$")  # "|", ".", ". | . |"
-_IMAGE_MD = re.compile(r"!\[[^\]]*\]\([^)]*\)")
+# Bounded, so that a long line of unclosed "![](" costs linear time, not quadratic.
+_IMAGE_MD = re.compile(r"!\[[^\]\n]{0,300}\]\([^)\n]{0,1000}\)")
 _SITE_BANNER = re.compile(
     r"^(?P<site>[\w-]+\.(?:com|net|org))\s+[-–—|:]\s+\S.{0,60}$", re.IGNORECASE
 )
 _WIRE_MARK = re.compile(r"^space[ .]?wire$", re.IGNORECASE)
-_COPYRIGHT = r"(?:the content herein\b|copyright\b|©|\(c\)\s*\d{4})"
+# "Copyright 1995-2006 ...", "© 2024 AFP", "The content herein ...": not "Copyright holders of
+# the mission's images said ..." (an article's sentence).
+_COPYRIGHT = r"(?:the content herein\b|(?:copyright\s*)?(?:©|\(c\))\s*\d{4}|copyright\s+\d{4})"
 # The shapes of furniture lines, as one pattern: a page's every short line is tried once.
 _FURNITURE = {
     "site tagline": r"24/7\s+[\w ,&-]{3,50}$",  # "24/7 Energy News Coverage"
@@ -58,6 +61,7 @@ _FURNITURE_LINE = re.compile(
     re.IGNORECASE,
 )
 _LONG_COPYRIGHT = re.compile(_COPYRIGHT, re.IGNORECASE)
+_NOTICE_CHARS = 200  # "... All rights reserved." ends a short notice, not an article's paragraph
 _FURNITURE_CHARS = 80  # every furniture line is shorter, bar those starting with | . or !
 
 
@@ -72,7 +76,7 @@ def furniture(s: str) -> str | None:
             return "site tagline"
     elif len(s) > _FURNITURE_CHARS:
         # Most lines end here, after a test or two: this runs on every line of every page.
-        if _LONG_COPYRIGHT.match(s) or "ights reserved" in s:
+        if _LONG_COPYRIGHT.match(s) or (len(s) <= _NOTICE_CHARS and "ights reserved" in s):
             return "copyright notice"
         return None
     elif s.casefold() in TAGLINE_SITES:
@@ -134,8 +138,9 @@ _CAPTION = re.compile(
     re.IGNORECASE,
 )
 _CAPTION_PREFIX = re.compile(r"^(?:(?:file|stock)\s+)?(?:photo|image|caption)\s*:", re.IGNORECASE)
+# One photo (singular: "Images taken by the rover show ..." is an article's sentence).
 _PHOTO_SENTENCE = re.compile(
-    r"^(?:\S+\s+){0,2}(?:photo(?:graph)?|image|picture)s?\s+"
+    r"^(?:\S+\s+){0,2}(?:photo(?:graph)?|image|picture)\s+"
     r"(?:released|taken|made available|provided|handed out|distributed|dated|shows|showing)\b",
     re.IGNORECASE,
 )
@@ -160,15 +165,16 @@ def byline_site(s: str) -> str | None:
 _CAPTION_WORDS = ("photo", "image", "picture", "caption", "illustration")
 
 
-def caption(s: str) -> str | None:
+def caption(s: str, sentences: bool = True) -> str | None:
     """Why `s` is a photo line: "File Photo: ...", "Caption: ...", "Illustration only",
-    "A photograph released by ... shows ...", "... (AFP PHOTO/...)"."""
+    "... (AFP PHOTO/...)", and with `sentences` "A photograph released by ... shows ..."
+    (not where the article's first paragraph stands: that is the article's own sentence)."""
     if "AFP PHOTO" in s:
         return "photo caption"
     start = s[:48].lower()  # every caption names itself early: most lines end here
     if not any(word in start for word in _CAPTION_WORDS):
         return None
-    if _CAPTION_PREFIX.match(s) or _PHOTO_SENTENCE.match(s):
+    if _CAPTION_PREFIX.match(s) or (sentences and _PHOTO_SENTENCE.match(s)):
         return "photo caption"
     if len(s) <= 80 and _CAPTION.match(s):
         return "photo or illustration line"

@@ -9,6 +9,7 @@ paragraphs, the hint lines and the groups of related headlines.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 from collections import Counter
@@ -124,6 +125,15 @@ def _sentence_title(body: list[str]) -> str:
     return cut.rstrip(" ,;:-–—")
 
 
+def _real_date(date: str) -> bool:
+    """ "2024-02-30" and "2024-13" are not dates; "2024-02-29" and "2024-02" are."""
+    try:
+        dt.date.fromisoformat(date if len(date) == 10 else f"{date}-01")
+    except ValueError:
+        return False
+    return True
+
+
 def parse_document(text: str, path: str = "<text>", default_date: str | None = None) -> Document:
     """Parse one document's text. Raises DocumentError when there is no body or no date."""
     return parse_with_fingerprint(text, path, default_date)[0]
@@ -132,6 +142,8 @@ def parse_document(text: str, path: str = "<text>", default_date: str | None = N
 def parse_with_fingerprint(text: str, path: str, default_date: str | None) -> tuple[Document, str]:
     """The document and its fingerprint, from one pass over the body's words."""
     parts = _gather(assign(text))
+    if parts.date and not _real_date(parts.date):
+        raise DocumentError(path, f"'date {parts.date}' is not a calendar date", 1)
     body = [p for p in parts.body if p]
     if not body:
         raise DocumentError(path, "no body text")

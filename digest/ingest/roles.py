@@ -38,7 +38,7 @@ _BULLETS = frozenset("•·▪◦")
 _HEADER_FURNITURE = frozenset(
     ["site tagline", "site banner", "newsletter line", "wire service mark"]
 )
-_DATE_PREFIX = re.compile(r"^\s*date\s+(\d{4}-\d{2}(?:-\d{2})?)\b[ \t]*(.*)$", re.IGNORECASE)
+_DATE_PREFIX = re.compile(r"^\s*date\s+(\d{4}-\d{2}(?:-\d{2})?)(?=\s|$)[ \t]*(.*)$", re.IGNORECASE)
 HEAD_LINES = 14  # the header is within a page's first lines of text; after them, body
 DATELINE_AHEAD = 12  # lines of asides (a photo text, a box of headlines) before a dateline
 TEASER_WORDS = 12  # "Time to get real."; a lede is longer
@@ -65,6 +65,12 @@ def assign(text: str) -> list[Line]:
     """Every non-blank line of `text` with its role; blank lines are left out, but a body line
     that follows a blank one says so (paragraphs are blank-line separated)."""
     return _Page(normalise(text)).roles()
+
+
+def _listed_headline(s: str) -> bool:
+    """What follows a "|" row that starts the tail: headlines, which end without a period
+    (but maybe with "..."), never sentences of the article."""
+    return shape.headline_like(s) and (not s.endswith(".") or s.endswith("..."))
 
 
 class _Page:
@@ -245,7 +251,7 @@ class _Page:
                 return i
             if shape.pipe_row(s) and body_seen:
                 after = [t for _, t in self._content(i + 1, 2) if not shape.pipe_row(t)]
-                if all(shape.headline_like(t) for t in after):
+                if all(_listed_headline(t) for t in after):
                     return i
             if not self.furniture[i]:
                 body_seen = True
@@ -298,7 +304,7 @@ class _Page:
                 self.furniture[i] = shape.furniture(s)
             if why := self.furniture[i]:
                 self.out.append(Line(number, s, "furniture", why))
-            elif why := shape.caption(s):
+            elif why := shape.caption(s, sentences=not first):
                 self.out.append(Line(number, s, "caption", why))
             elif shape.image_link(s):
                 self.out.append(Line(number, s, "aside", "text beside an image: a link"))

@@ -1,11 +1,15 @@
 """Stories and the files they were ingested from.
 
-A story is one article, however many times and ways it arrives. A new document is matched
-against the stored stories of its own day (different days never merge), in this order:
+A story is one article, however many times and ways it arrives. A new document is matched in
+this order:
 
-1. the same body (fingerprint): a syndicated copy, a duplicate; but from the same file as
-   the stored story it is that file corrected around the same body (its links, its title),
-   and it replaces the story;
+1. the same body (fingerprint), on any day: a syndicated copy, a duplicate; but from the same
+   file as the stored story it is that file corrected around the same body (its links, its
+   title), and it replaces the story. A body a correction has since replaced is a duplicate
+   too: that older text must not come back.
+
+Then only against the stored stories of its own day (different days never merge):
+
 2. the same file (absolute path): a corrected version of that file; it replaces the story;
 3. the same lead (first words) or the same title (folded words), where
    - one body is the other's beginning, word for word (the last may be cut short): a shorter
@@ -48,11 +52,12 @@ SHINGLE_WORDS = 4  # bodies are compared as sets of 4-word runs (shingles)
 # edits, a paragraph cut or added, or a capture missing its end stay well above it; two
 # reports of the same event by different writers share a few stock phrases, far below it.
 NEAR_DUPLICATE = 0.8
-# With the same day and title, a body that keeps at least this share of the other's 4-word
-# runs is the same article corrected: a correction keeps most of its text. Unrelated stories
-# under one generic title ("In brief", "Launch update") share almost none; a rewrite that
-# keeps less than a fifth is stored as a story of its own.
-SAME_ARTICLE = 0.2
+# With the same day and title, bodies that share at least this share of the longer one's
+# 4-word runs are the same article corrected: a correction keeps most of its text. Measured
+# on the longer body, because unrelated stories under one generic title ("In brief") may
+# share a whole paragraph of agency background, which is much of a short story; a rewrite
+# that keeps less than half is stored as a story of its own.
+SAME_ARTICLE = 0.5
 
 Outcome = Literal["stored", "replaced", "duplicate"]
 Item = tuple[Document, str, str, str]  # document, fingerprint, path, file sha256
@@ -147,11 +152,12 @@ class _Story:
         return [(kind, self.date, key) for kind, key in found if key]
 
 
-def _overlap(mine: _Story, theirs: _Story) -> float:
-    """The share of the shorter body's 4-word runs that the other body holds too."""
+def _overlap(mine: _Story, theirs: _Story, of_longer: bool = False) -> float:
+    """The share of the shorter (or the longer) body's 4-word runs both bodies hold."""
     short, long = sorted((mine, theirs), key=lambda s: len(s.words()))
-    runs = short.shingles()
-    return len(runs & long.shingles()) / len(runs) if runs else 0.0
+    shared = len(short.shingles() & long.shingles())
+    runs = long.shingles() if of_longer else short.shingles()
+    return shared / len(runs) if runs else 0.0
 
 
 def _is_prefix(mine: _Story, theirs: _Story) -> bool:
@@ -210,10 +216,10 @@ class _Matcher:
         for old in self._candidates(new):
             if _is_prefix(new, old):
                 return self._fuller(old, new)
-            overlap = _overlap(new, old)
-            if old.title_key == new.title_key and overlap >= SAME_ARTICLE:
+            same_title = old.title_key == new.title_key
+            if same_title and _overlap(new, old, of_longer=True) >= SAME_ARTICLE:
                 return "replaced", self._replace(old, new)
-            if old.lead == new.lead and overlap >= NEAR_DUPLICATE:
+            if old.lead == new.lead and _overlap(new, old) >= NEAR_DUPLICATE:
                 return self._fuller(old, new)
         self._index(new)
         self.changed.append(new)
