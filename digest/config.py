@@ -22,6 +22,7 @@ DEFAULTS_FILE = Path(__file__).with_name("default.toml")
 CONFIG_NAME = "digest.toml"
 TLS_MODES = ("none", "starttls", "tls")
 TRANSPORTS = ("smtp", "outbox")
+APPROVAL_MODES = ("auto", "required")  # auto: a day is approved unless held
 SECRET_FILE = ".digest-secret"  # the outbox demo's own link secret, beside the lock file
 
 
@@ -73,6 +74,7 @@ class Config:
     dkim_domain: str | None = None  # None: the From domain
     bounce_address: str | None = None  # None: no per-recipient (VERP) envelope sender
     lease_seconds: float = 60.0  # a dead worker's claims return to the queue after this
+    approval: str = "auto"  # required: a day is sent only once approved (digest approve)
     # web (digest serve)
     editor_password: str | None = field(default=None, repr=False)  # None: editor pages off
     subscribe_rate_limit: int = 5  # subscribe requests per client per window; 0: no limit
@@ -85,6 +87,10 @@ class Config:
     def section_names(self) -> tuple[str, ...]:
         """Every section a digest can have, in order, the catch-all last."""
         return (*(s.name for s in self.sections), self.more_section)
+
+    @property
+    def approval_required(self) -> bool:
+        return self.approval == "required"
 
     @property
     def default_transport(self) -> str:
@@ -207,6 +213,7 @@ _SCALARS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
     "dkim_domain": ("dkim_domain", _optional(_text)),
     "bounce_address": ("bounce_address", _optional(_text)),
     "lease_seconds": ("lease_seconds", _number(float, 1)),
+    "approval": ("approval", _choice(APPROVAL_MODES)),
     "editor_password": ("editor_password", _optional(_secret)),
     "subscribe_rate_limit": ("subscribe_rate_limit", _number(int, 0)),
     "subscribe_rate_window": ("subscribe_rate_window", _number(float, 1)),

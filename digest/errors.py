@@ -57,6 +57,10 @@ class NotFoundError(DigestError, LookupError):
     """Something asked for by date or address does not exist."""
 
 
+class ApprovalError(DigestError):
+    """A day's digest is held, or waits for an approval that is required, so it is not sent."""
+
+
 # ---- the database and the run lock --------------------------------------------------------
 
 
@@ -114,6 +118,7 @@ class LoginRequired(DigestError):
 
 
 __all__ = [
+    "ApprovalError",
     "ComposeError",
     "ConfigError",
     "DeliveryFailure",

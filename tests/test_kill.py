@@ -110,5 +110,6 @@ def test_killed_send_resumes_without_loss_or_new_message_ids(
     status = digest_cli("status", "--date", SAMPLE_DAY, "--json", env=env)
     out, _ = status.communicate(timeout=30)
     assert out.decode().strip() == (
-        f'{{"queued": 0, "sent": {subscribers}, "failed": 0, "deferred": 0, "skipped": 0}}'
+        f'{{"queued": 0, "sent": {subscribers}, "failed": 0, "deferred": 0, "skipped": 0, '
+        '"approval": "approved"}'
     )

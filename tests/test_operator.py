@@ -92,7 +92,7 @@ def test_status_after_a_stopped_run_says_what_each_worker_did(
     first, *workers = r.stdout.splitlines()
     assert first == (
         f"{SAMPLE_DAY}: {counts.queued} queued, 0 sent, 0 failed, "
-        f"{counts.deferred} deferred, 0 skipped"
+        f"{counts.deferred} deferred, 0 skipped; approval: approved"
     )
     assert "done" not in r.stdout
     deferred = 0
@@ -129,7 +129,7 @@ def test_status_shares_count_only_what_each_worker_left_in_each_state(
     r = invoke(env, "status", "--date", SAMPLE_DAY)
     assert r.exit_code == 0, r.output
     assert r.stdout.splitlines() == [
-        f"{SAMPLE_DAY}: 2 queued, 2 sent, 1 failed, 1 deferred, 1 skipped",
+        f"{SAMPLE_DAY}: 2 queued, 2 sent, 1 failed, 1 deferred, 1 skipped; approval: approved",
         f"  {a}: 2 sent, 1 failed, 1 deferred, 1 skipped, 0 in hand",
         f"  {b}: 0 sent, 0 failed, 0 deferred, 0 skipped, 2 in hand",
     ]
@@ -154,7 +154,7 @@ def test_status_of_a_day_never_composed_is_an_error(
     assert (r.exit_code, r.stdout) == (
         0,
         f"{SAMPLE_DAY}: 0 queued, 0 sent, 0 failed, 0 deferred, 0 skipped "
-        "(composed, not sent yet)\n",
+        "(composed, not sent yet); approval: approved\n",
     )
 
 

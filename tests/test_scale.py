@@ -241,7 +241,9 @@ def test_status_shows_each_sending_process(
     assert sent.exit_code == 0, sent.output
     r = runner.invoke(cli, ["status", "--date", SAMPLE_DAY], env=env)
     lines = r.output.splitlines()
-    assert lines[0] == f"{SAMPLE_DAY}: 0 queued, 600 sent, 0 failed, 0 deferred, 0 skipped"
+    assert lines[0] == (
+        f"{SAMPLE_DAY}: 0 queued, 600 sent, 0 failed, 0 deferred, 0 skipped; approval: approved"
+    )
     shares = {}
     for line in lines[1:]:
         m = re.fullmatch(

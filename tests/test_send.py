@@ -407,7 +407,7 @@ def test_cli_send_status_run_and_exit_codes(
     r = runner.invoke(cli, ["status", "--date", SAMPLE_DAY, "--json"], env=env)
     assert r.exit_code == 0
     assert r.output.strip() == (
-        '{"queued": 0, "sent": 1, "failed": 1, "deferred": 0, "skipped": 0}'
+        '{"queued": 0, "sent": 1, "failed": 1, "deferred": 0, "skipped": 0, "approval": "approved"}'
     )
     r = runner.invoke(cli, ["run", "--date", SAMPLE_DAY], env=env)
     assert r.exit_code == 1  # the failed delivery is still there to see

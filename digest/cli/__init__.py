@@ -1,7 +1,7 @@
 """The `digest` command line: each command parses its options, calls a use case in
 `digest.jobs` and prints a summary. One module per group of commands: content (ingest, compose,
-preview), subscribers, sending (send, status, run), web (serve), deliverability (check, dkim,
-bounces) and database (db)."""
+preview), subscribers, sending (send, status, run), approval (approve, hold), web (serve),
+deliverability (check, dkim, bounces) and database (db)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from ..errors import DigestError
-from . import content, database, deliverability, sending, subscribers, web
+from . import approval, content, database, deliverability, sending, subscribers, web
 from .options import State
 
 
@@ -55,6 +55,8 @@ for command in (
     sending.send,
     sending.status,
     sending.run,
+    approval.approve,
+    approval.hold,
     web.serve,
     database.db,
     deliverability.dkim,

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from ..config import Config
-from ..errors import NotFoundError
+from ..errors import ApprovalError, NotFoundError
 from ..jobs import sending
 from .options import State, date_option, json_option, transport_option
 
@@ -72,8 +72,9 @@ def send(
 ) -> None:
     """Send the composed digest for a day to every active subscriber, each exactly once.
 
-    Running it again delivers only what is not yet sent (deferred ones are retried). The exit
-    code is 1 when anything failed or was deferred.
+    Running it again delivers only what is not yet sent (deferred ones are retried). A day
+    that is held, or waits for a required approval, is refused (see digest approve). The exit
+    code is 1 when anything failed or was deferred, or the day was refused or held.
 
     \b
     Example:
@@ -84,6 +85,9 @@ def send(
     request = sending.SendRequest(date, transport, dry_run, concurrency, rate, workers)
     try:
         result = sending.send(state.store, state.config, request, step, start)
+    except ApprovalError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
     finally:
         finish()
     click.echo(result.summary)
@@ -96,25 +100,26 @@ def send(
 @json_option(help="Print JSON.")
 @click.pass_obj
 def status(state: State, date: str, as_json: bool) -> None:
-    """Show a day's deliveries by state, and what each sending process (host:pid) sent,
-    failed, deferred and skipped, and holds right now. The exit code is 1 when the day has no
-    digest.
+    """Show a day's deliveries by state and its approval (pending, approved or held), and
+    what each sending process (host:pid) sent, failed, deferred and skipped, and holds right
+    now. The exit code is 1 when the day has no digest.
 
     \b
     Example:
       digest status --date 2026-11-26 --json
     """
     try:
-        day = sending.day_status(state.store, date)
+        day = sending.day_status(state.store, date, state.config)
     except NotFoundError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     counts = day.counts.as_dict()
     if as_json:
-        click.echo(json.dumps(counts))
+        click.echo(json.dumps(day.as_json()))
         return
     line = f"{date}: " + ", ".join(f"{v} {k}" for k, v in counts.items())
-    click.echo(line if day.begun else f"{line} (composed, not sent yet)")
+    line = line if day.begun else f"{line} (composed, not sent yet)"
+    click.echo(f"{line}; approval: {day.approval}")
     for worker, share in sorted(day.workers.items()):
         click.echo(f"  {worker}: " + ", ".join(f"{v} {k}" for k, v in share.as_dict().items()))
 
@@ -127,7 +132,9 @@ def run(state: State, date: str | None, transport: str | None) -> None:
     """The daily job for cron: ingest the inbox, compose the day if needed, send it.
 
     Safe to run twice (the second run sends nothing new); refuses to start while another run
-    or send holds the lock, or when the inbox folder (the inbox setting) does not exist.
+    or send holds the lock, or when the inbox folder (the inbox setting) does not exist. A day
+    that is held, or waits for a required approval, is composed and not sent (exit code 0):
+    the first run after `digest approve` sends it.
 
     \b
     Example:
@@ -148,6 +155,6 @@ def run(state: State, date: str | None, transport: str | None) -> None:
     click.echo(f"ingest: {result.ingest.summary}")
     if result.composed:
         click.echo(f"compose: {day}")
-    click.echo(result.send.summary)
-    if refused or not result.send.complete:
+    click.echo(result.send_line)
+    if refused or not result.complete:
         sys.exit(1)

@@ -22,6 +22,15 @@ class SendOptions:
     worker: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
 
 
+# Why a send stopped when its day stopped being approved (the `aborted` of its result).
+HELD = "held"
+NOT_APPROVED = "not approved"
+
+
+def _thousands(n: int) -> str:
+    return f"{n:,}"
+
+
 @dataclass
 class SendResult:
     date: str
@@ -38,7 +47,18 @@ class SendResult:
         return not self.aborted and c.queued == 0 and c.failed == 0 and c.deferred == 0
 
     @property
+    def held(self) -> bool:
+        """Stopped because the day was held (or its approval withdrawn) while it was sent."""
+        return self.aborted in (HELD, NOT_APPROVED)
+
+    @property
     def summary(self) -> str:
+        if self.held:
+            what = "held" if self.aborted == HELD else "no longer approved"
+            return (
+                f"send: {self.date} {what} after {_thousands(self.counts.sent)} sent; "
+                f"digest approve --date {self.date} resumes it"
+            )
         run = self.this_run
         c = self.counts
         line = (
@@ -67,4 +87,4 @@ class RateLimit:
             await asyncio.sleep(start - now)
 
 
-__all__ = ["RateLimit", "SendOptions", "SendResult"]
+__all__ = ["HELD", "NOT_APPROVED", "RateLimit", "SendOptions", "SendResult"]

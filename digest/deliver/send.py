@@ -8,8 +8,9 @@ run again, and repeats only what was accepted but not yet written (with the same
 The producer, the workers and the writer live and die together (one task group), so the
 process can never wait on tasks that are gone. Whatever goes wrong with one message is
 recorded against that delivery and the others go on; what goes wrong with the run (a refused
-login, a full outbox disk, the database gone, SIGTERM) stops it: no new message starts, those
-in flight finish or are handed back, every outcome is written and the claims are released.
+login, a full outbox disk, the database gone, SIGTERM, an editor holding the day) stops it: no
+new message starts, those in flight finish or are handed back, every outcome is written and the
+claims are released.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from ..store.delivery import Claim, DeliveryOutcome
 from ..tokens import make_token
 from .journal import Journal, folder_for, orphans
 from .message import MessageTemplate, Recipient, message_id
-from .options import RateLimit, SendOptions, SendResult
+from .options import HELD, NOT_APPROVED, RateLimit, SendOptions, SendResult
 from .outgoing import Outgoing
 from .transport import DeliveryFailure, Envelope, Transport, TransportError
 
@@ -49,6 +50,9 @@ MAX_CONSECUTIVE_FAILURES = 20
 # After SIGTERM/SIGINT, messages in flight get this long to finish before they are abandoned.
 STOP_GRACE = 5.0
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+# The day's approval is read from the database before each batch is claimed, and this often
+# in between: a hold (from any machine) stops every sending process within about this long.
+APPROVAL_EVERY = 0.2
 
 
 @dataclass
@@ -111,6 +115,7 @@ class Sender:
         self.abort: str | None = None
         self.stopped_at: float | None = None  # when a stop signal came
         self.stopping = False
+        self.approval_read = 0.0  # when the day's approval was last read
         self._wake = asyncio.Event()  # the writer: a batch is ready, or the run is ending
         self._room = asyncio.Event()  # the workers: unwritten outcomes fell below the limit
         # (made again in work(): an event belongs to the event loop that first waits on it)
@@ -168,6 +173,18 @@ class Sender:
         """Start no new message from now on; the run ends once those in flight are done."""
         if self.abort is None:
             self.abort = reason
+
+    async def _still_approved(self) -> bool:
+        """Read the day's approval; when it is no longer approved (an editor held it), stop
+        as for a signal, but let the messages in flight finish however long they take."""
+        self.approval_read = time.monotonic()
+        state = await asyncio.to_thread(
+            self.store.approval, self.digest.date, self.config.approval_required
+        )
+        if state == "approved":
+            return True
+        self.stop(HELD if state == "held" else NOT_APPROVED)
+        return False
 
     def on_signal(self, signum: int) -> None:
         self.stop(f"stopped by {signal.Signals(signum).name}")
@@ -240,6 +257,8 @@ class Sender:
         try:
             while not self.abort:
                 try:
+                    if not await self._still_approved():
+                        break
                     claims = await asyncio.to_thread(
                         self.store.claim, send_id, worker, self.options.batch, self.lease
                     )
@@ -320,6 +339,8 @@ class Sender:
         while True:
             attempts += 1
             await self.limit.wait()
+            if self.abort and attempts == 1:  # stopped while it waited its turn: not started
+                return _released(job.claim)
             assert self.transport is not None
             try:
                 reply = await self.transport.deliver(job.envelope, data)
@@ -371,6 +392,10 @@ class Sender:
                 await asyncio.wait_for(self._wake.wait(), FLUSH_EVERY)
             self._wake.clear()
             await self._write()
+            if not self.abort and time.monotonic() - self.approval_read >= APPROVAL_EVERY:
+                # A failed read is no reason to stop: the next write or claim tells.
+                with contextlib.suppress(Exception):
+                    await self._still_approved()
             if time.monotonic() - renewed > self.lease.total_seconds() / 3:
                 renewed = time.monotonic()
                 try:

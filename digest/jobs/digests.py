@@ -18,11 +18,14 @@ from ..store.digests import DigestInfo, Published
 
 def compose_day(store: Store, config: Config, date: str) -> Digest:
     """Compose the day's digest from its stored stories and store it (replacing an older one,
-    unless sending has begun: then subscribers would get different digests for one day)."""
+    unless sending has begun: then subscribers would get different digests for one day).
+    An approval given to the older digest is withdrawn: what goes out must be what was
+    approved (a hold stays)."""
     if store.find_send(date) is not None:
         raise ComposeError(f"the digest for {date} is already being sent; it cannot change now")
     digest = compose(date, store.documents_for(date), config)
     store.save_digest(digest)
+    store.withdraw_approval(date)
     return digest
 
 
@@ -86,6 +89,7 @@ class DayView:
     template: MessageTemplate | None
     counts: SendCounts
     sending: bool
+    approval: str  # pending, approved or held
 
 
 def day_view(
@@ -94,13 +98,14 @@ def day_view(
     """NotFoundError when the day has neither a digest nor stories."""
     send_id = store.find_send(date)
     counts = store.counts(send_id)
+    day_state = store.approval(date, config.approval_required)
     if not store.has_digest(date):
         if not any(d == date for d, _ in store.story_days()):
             raise NotFoundError(f"There are no stories for {date}.")
-        return DayView(date, None, None, counts, False)
+        return DayView(date, None, None, counts, False, day_state)
     digest = store.get_digest(date)
     template = Outgoing(config).variants(digest).get(sections)
-    return DayView(date, digest, template, counts, send_id is not None)
+    return DayView(date, digest, template, counts, send_id is not None, day_state)
 
 
 def variant(

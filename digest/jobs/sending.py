@@ -18,7 +18,7 @@ from ..errors import ConfigError, NotFoundError
 from ..lock import run_lock
 from ..store import SendCounts, Store
 from ..store.progress import WorkerShare
-from . import digests, ingest
+from . import approval, digests, ingest
 from .ingest import IngestReport
 
 
@@ -39,12 +39,15 @@ def send(
     progress: Callable[[int], None] | None = None,
     on_start: Callable[[int], None] | None = None,
 ) -> SendResult:
-    """Deliver the composed digest for a date to every active subscriber not yet sent to."""
+    """Deliver the composed digest for a date to every active subscriber not yet sent to.
+    ApprovalError when the day is held, or waits for a required approval (a dry run sends
+    nobody anything, so it goes ahead)."""
     if request.dry_run:
         return asyncio.run(dry_run(store, config, request.date))
     outgoing = Outgoing(config, request.transport)
     outgoing.sender_for()  # settings checked before the lock is taken or anything is sent
     with run_lock(config.lock_file):
+        approval.check_sendable(store, config, request.date)
         return _send_locked(store, outgoing, request, progress, on_start)
 
 
@@ -116,23 +119,42 @@ class DayStatus:
     counts: SendCounts
     workers: dict[str, WorkerShare]  # "host:pid" -> what it sent, failed, ... and holds
     begun: bool  # False: composed, but no send has started
+    approval: str  # pending, approved or held
+
+    def as_json(self) -> dict[str, int | str]:
+        return {**self.counts.as_dict(), "approval": self.approval}
 
 
-def day_status(store: Store, date: str) -> DayStatus:
+def day_status(store: Store, date: str, config: Config) -> DayStatus:
     """The day's send so far; NotFoundError when the day has no digest (and so no send)."""
     send_id = store.find_send(date)
+    if send_id is None and not store.has_digest(date):
+        raise NotFoundError(f"no digest for {date}: nothing was composed or sent that day")
+    day_state = approval.state(store, config, date)
     if send_id is None:
-        if not store.has_digest(date):
-            raise NotFoundError(f"no digest for {date}: nothing was composed or sent that day")
-        return DayStatus(SendCounts(), {}, False)
-    return DayStatus(store.counts(send_id), store.worker_shares(send_id), True)
+        return DayStatus(SendCounts(), {}, False, day_state)
+    return DayStatus(store.counts(send_id), store.worker_shares(send_id), True, day_state)
 
 
 @dataclass
 class RunResult:
     ingest: IngestReport
     composed: bool
-    send: SendResult
+    send: SendResult | None  # None: the day is not approved, and nothing was sent
+    approval: str  # the day's state when the send would start
+    date: str
+
+    @property
+    def send_line(self) -> str:
+        if self.send is None:
+            return approval.waiting(self.date, self.approval)
+        return self.send.summary
+
+    @property
+    def complete(self) -> bool:
+        """Nothing left that this job should have done: a day that waits for approval, or
+        was held while it was sent, is for a later run."""
+        return self.send is None or self.send.complete or self.send.held
 
 
 def run(
@@ -145,8 +167,10 @@ def run(
     """The cron job: ingest new documents from the inbox, compose the day if needed, send.
 
     Safe to run again: files already ingested are not read twice, an existing digest is kept,
-    and only deliveries not yet sent go out. An inbox folder that is not there is an error, not
-    an empty inbox: a mistyped or unmounted folder must not pass for a quiet day.
+    and only deliveries not yet sent go out. A day that is not approved (held, or pending
+    when approval is required) is composed and left for a later run. An inbox folder that is
+    not there is an error, not an empty inbox: a mistyped or unmounted folder must not pass
+    for a quiet day.
     """
     if not config.inbox.is_dir():
         what = "is not a folder" if config.inbox.exists() else "does not exist"
@@ -162,9 +186,12 @@ def run(
         if not store.has_digest(date):
             digests.compose_day(store, config, date)
             composed = True
+        day_state = approval.state(store, config, date)
+        if day_state != "approved":
+            return RunResult(report, composed, None, day_state, date)
         request = SendRequest(date=date, transport=outgoing.transport_name)
         result = _send_locked(store, outgoing, request, progress, None)
-    return RunResult(report, composed, result)
+    return RunResult(report, composed, result, day_state, date)
 
 
 def sender_warning(config: Config) -> str | None:

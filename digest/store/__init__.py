@@ -2,9 +2,10 @@
 
 SQLite by default (a file in the working folder); PostgreSQL through a database URL. One
 module per kind of data: stories (and their files), digests, subscribers, deliveries (sends
-and their claims), bounces, editor sessions, rate-limit events.
+and their claims), approvals, bounces, editor sessions, rate-limit events.
 """
 
+from .approvals import APPROVAL_STATES, ApprovalStore
 from .bounces import BounceStore
 from .delivery import DeliveryStore, SendCounts
 from .digests import DigestStore
@@ -20,12 +21,14 @@ class Store(
     DigestStore,
     SubscriberStore,
     DeliveryStore,
+    ApprovalStore,
     ProgressStore,
     BounceStore,
     SessionStore,
     RateEventStore,
 ):
-    """Stories, digests, subscribers and deliveries; the web side's sessions and limits."""
+    """Stories, digests, subscribers, deliveries and approvals; the web side's sessions and
+    limits."""
 
 
-__all__ = ["Outcome", "Refused", "SendCounts", "Store"]
+__all__ = ["APPROVAL_STATES", "Outcome", "Refused", "SendCounts", "Store"]

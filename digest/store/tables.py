@@ -166,3 +166,15 @@ class RateEventRow(SQLModel, table=True):
     kind: str = Field(max_length=32)
     key_hash: str = Field(max_length=64)  # sha256 hex of what is limited
     at: dt.datetime = Field(index=True)
+
+
+class ApprovalRow(SQLModel, table=True):
+    """A day's approval, once an editor has given or withheld it: `approved` or `held` (a
+    `pending` row is never written: without a row, the `approval` setting decides)."""
+
+    __tablename__ = "approvals"
+
+    date: str = Field(primary_key=True, max_length=10)
+    state: str = Field(max_length=16)
+    changed_at: dt.datetime = Field(default_factory=now)
+    changed_by: str = Field(max_length=100)  # "cli", "editor" (named editors: a later issue)

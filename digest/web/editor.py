@@ -1,6 +1,6 @@
 """The editor's pages, behind a password: the digests and their send status, a preview of a
 day's email exactly as sent (phone, desktop, plain text, any choice of sections), composing,
-and test copies to one address.
+test copies to one address, and the day's approval (Approve / Hold).
 
 Without a configured password every route here answers 404: the pages are off, never open.
 Every form POST carries a CSRF token bound to the session.
@@ -27,7 +27,7 @@ from ..errors import (
     SubscriberError,
     TransportError,
 )
-from ..jobs import accounts, digests
+from ..jobs import accounts, approval, digests
 from ..jobs.mail import send_test_copy
 from ..subscribers import normalize_email, parse_sections
 from .pages import Web, valid_date, web
@@ -35,7 +35,13 @@ from .security import FRAME_CSP, SESSION_COOKIE, SESSION_SECONDS, EditorAuth, cl
 
 router = APIRouter(prefix="/editor")
 VIEWS = {"phone": 375, "desktop": 600, "text": 0}
-NOTICES = {"composed": "The digest was composed.", "sent": "The test copy was sent."}
+NOTICES = {
+    "composed": "The digest was composed.",
+    "sent": "The test copy was sent.",
+    "approved": "The digest is approved: the next run sends it.",
+    "held": "The digest is held: nothing more is sent until it is approved again.",
+}
+APPROVED_BY = "editor"  # named editors: a later issue
 LOGIN_COOKIE = "digest_login"
 PREVIEW_TOKEN = "preview"  # stands in for a subscriber's link tokens in previews
 
@@ -226,6 +232,7 @@ def day(
             date=date,
             digest=None,
             sending=False,
+            approval=shown.approval,
             csrf=ed.csrf,
             notice=None,
         )
@@ -246,6 +253,7 @@ def day(
         section_names=[s.name for s in digest.sections],
         counts=shown.counts,
         sending=shown.sending,
+        approval=shown.approval,
         day_url=day_url,
         frame_src=f"/editor/{date}/frame?{urlencode([('sections', s) for s in chosen or ()])}",
         csrf=ed.csrf,
@@ -301,3 +309,27 @@ def test_copy(
         return ed.web.message(request, "Not sent", f"The test copy was not sent: {exc}", 502)
     view = view if view in VIEWS else "desktop"
     return RedirectResponse(day_url(date, view, chosen, notice="sent"), status_code=303)
+
+
+def _decide(request: Request, ed: Editor, date: str, csrf: str, approve: bool) -> Response:
+    _check_csrf(ed, csrf)
+    valid_date(date)
+    act = approval.approve if approve else approval.hold
+    try:
+        act(ed.web.store, ed.web.config, date, APPROVED_BY)
+    except NotFoundError as exc:
+        return ed.web.message(request, "No digest", str(exc), 404)
+    notice = "approved" if approve else "held"
+    return RedirectResponse(day_url(date, "desktop", None, notice=notice), status_code=303)
+
+
+@router.post("/{date}/approve", response_model=None)
+def approve(request: Request, ed: EditorDep, date: str, csrf: CsrfField = "") -> Response:
+    """Let the day go out (or resume its send): the next `digest run` sends it."""
+    return _decide(request, ed, date, csrf, approve=True)
+
+
+@router.post("/{date}/hold", response_model=None)
+def hold(request: Request, ed: EditorDep, date: str, csrf: CsrfField = "") -> Response:
+    """Keep the day from going out; a send under way stops after the messages in flight."""
+    return _decide(request, ed, date, csrf, approve=False)
