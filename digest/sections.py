@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .config import SectionRule
 from .text import fold
@@ -29,6 +30,32 @@ BODY_PARAGRAPHS = 6  # the lede and the first paragraphs say what a story is abo
 # What a word says about a story: its topic, or only who is in it.
 TOPIC_WEIGHT = 4  # a section's keywords; one outweighs three actor words
 ACTOR_WEIGHT = 1  # a section's actors: they decide where topic words are few or none
+
+
+def _trie(words: Iterable[str]) -> str:
+    """One pattern for all the words, as a tree of their shared beginnings ("missile(?:
+    defen[cs]e)?..."): the regular expression engine then reads each character once instead
+    of trying hundreds of alternatives at every position. Longer words are tried first (a
+    greedy optional part), so a phrase still wins over a word inside it."""
+    root: dict[str, Any] = {}
+    for word in words:
+        node = root
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}  # a word ends here
+
+    def build(node: dict[str, Any]) -> str:
+        branches = [
+            (r"\s+" if ch == " " else re.escape(ch)) + build(child)
+            for ch, child in sorted(node.items())
+            if ch
+        ]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+        return f"(?:{body})?" if "" in node else body
+
+    return build(root)
 
 
 @dataclass(frozen=True)
@@ -49,10 +76,9 @@ class Classifier:
                 for word in listed:
                     key = " ".join(fold(word).split())
                     owners[key][i] = max(owners[key].get(i, 0), kind)
-        words = sorted(owners, key=lambda w: (-len(w), w))
         # Whole words only, an optional plural ending, flexible white space inside phrases.
-        alternatives = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in words)
-        pattern = re.compile(rf"(?<![\w-])(?:{alternatives})(?:s|es)?(?![\w-])") if words else None
+        alternatives = _trie(owners)
+        pattern = re.compile(rf"(?<![\w-])(?:{alternatives})(?:s|es)?(?![\w-])") if owners else None
         return cls(
             names=tuple(r.name for r in rules),
             more=more,

@@ -237,3 +237,37 @@ def test_bad_section_lists_name_the_key(tmp_path: Path, table: str, message: str
     folder = sections_config(tmp_path, "\n".join(lines.values()))
     with pytest.raises(ConfigError, match=message):
         load_config(env={}, cwd=folder)
+
+
+def test_the_word_tree_matches_what_a_list_of_alternatives_matches() -> None:
+    """The pattern is built as a tree of shared beginnings for speed; it must find exactly
+    what one alternative per word, longest first, finds."""
+    import re
+
+    words = [
+        "arm",
+        "army",
+        "arms race",
+        "missile",
+        "missile defense",
+        "missile defence",
+        "s-400",
+        "david's sling",
+        "air",
+        "air defense",
+        "air force",
+        "airstrike",
+    ]
+    c = Classifier.from_rules((SectionRule("A", tuple(words)),), "More")
+    alternatives = "|".join(
+        re.escape(w).replace(r"\ ", r"\s+") for w in sorted(words, key=lambda w: (-len(w), w))
+    )
+    plain = re.compile(rf"(?<![\w-])(?:{alternatives})(?:s|es)?(?![\w-])")
+    text = (
+        "armies and army units; an arms race; missile defences and missiles; s-400s, "
+        "david's slings; air  defense, airstrikes, air forces, airs; armed; arm-wrestling"
+    )
+    assert c.pattern is not None
+    got = [m.group() for m in c.pattern.finditer(text)]
+    assert got == [m.group() for m in plain.finditer(text)]
+    assert "missile defences" in got and "air  defense" in got and "armed" not in got
