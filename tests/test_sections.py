@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -242,8 +243,6 @@ def test_bad_section_lists_name_the_key(tmp_path: Path, table: str, message: str
 def test_the_word_tree_matches_what_a_list_of_alternatives_matches() -> None:
     """The pattern is built as a tree of shared beginnings for speed; it must find exactly
     what one alternative per word, longest first, finds."""
-    import re
-
     words = [
         "arm",
         "army",
