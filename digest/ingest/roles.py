@@ -62,8 +62,9 @@ def normalise(text: str) -> str:
 
 
 def assign(text: str) -> list[Line]:
-    """Every non-blank line of `text` with its role; blank lines are left out, but a body line
-    that follows a blank one says so (paragraphs are blank-line separated)."""
+    """Every non-blank line of `text` with its role (blank lines are left out). Where a text
+    separates paragraphs by blank lines, a body line right under another is `joined` to it:
+    one paragraph wrapped over several lines."""
     return _Page(normalise(text)).roles()
 
 
