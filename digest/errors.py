@@ -57,6 +57,10 @@ class NotFoundError(DigestError, LookupError):
     """Something asked for by date or address does not exist."""
 
 
+class EditorError(DigestError, ValueError):
+    """An editor account that cannot be made as asked (bad name, taken, short password)."""
+
+
 class ApprovalError(DigestError):
     """A day's digest is held, or waits for an approval that is required, so it is not sent."""
 

@@ -333,7 +333,7 @@ def test_migration_0005_upgrades_from_0004_and_downgrades(
         assert not inspect(conn).has_table("approvals")
     engine.dispose()
     r = CliRunner().invoke(cli, ["db", "upgrade"], env={"DIGEST_DATABASE_URL": database_url})
-    assert r.output.strip() == f"db: 0004 -> {head()}" and head() == "0005"
+    assert r.output.strip() == f"db: 0004 -> {head()}" and head() >= "0005"
 
     store = Store(database_url)
     try:

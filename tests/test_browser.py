@@ -117,6 +117,7 @@ def off_the_loop(fn: Callable[[], T]) -> T:
 def sign_in(page: Page, live: Live) -> None:
     page.goto(f"{live.url}/editor/")
     assert "/editor/login" in page.url
+    page.get_by_label("Name").fill("editor")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("heading", name="Digests").wait_for()

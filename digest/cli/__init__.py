@@ -1,6 +1,6 @@
 """The `digest` command line: each command parses its options, calls a use case in
 `digest.jobs` and prints a summary. One module per group of commands: content (ingest, compose,
-preview), subscribers, sending (send, status, run), approval (approve, hold), web (serve),
+preview), subscribers, sending (send, status, run), approval (approve, hold), web (serve), editors,
 deliverability (check, dkim, bounces) and database (db)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from ..errors import DigestError
-from . import approval, content, database, deliverability, sending, subscribers, web
+from . import approval, content, database, deliverability, editors, sending, subscribers, web
 from .options import State
 
 
@@ -58,6 +58,7 @@ for command in (
     approval.approve,
     approval.hold,
     web.serve,
+    editors.editors,
     database.db,
     deliverability.dkim,
     deliverability.check,

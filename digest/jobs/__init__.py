@@ -3,5 +3,6 @@ it, send it, manage a subscriber, record bounces). The CLI and the web side both
 and neither reaches past them into the store or the delivery engine.
 
 One module per subject: ingest, digests (compose, preview, the editor's view, the archive),
-subscribers, sending (send, status, the cron job), bounces, mail (the one-off emails).
+subscribers, sending (send, status, the cron job), bounces, mail (the one-off emails), editors
+(the editor accounts and their sign-in).
 """

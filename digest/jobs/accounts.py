@@ -1,8 +1,9 @@
 """The web side's accounts and limits, kept in the database so that every process serving the
 site agrees: editor sessions (signing out ends one for good) and rate limits.
 
-Sessions are named by a random id that the web layer signs into the cookie; there is one
-editor account for now ('editor'), named accounts come later.
+Sessions are named by a random id that the web layer signs into the cookie, and remember
+the editor who signed in (named accounts: jobs/editors.py; the `editor_password` setting
+signs in as EDITOR).
 """
 
 from __future__ import annotations

@@ -2,13 +2,14 @@
 
 SQLite by default (a file in the working folder); PostgreSQL through a database URL. One
 module per kind of data: stories (and their files), digests, subscribers, deliveries (sends
-and their claims), approvals, bounces, editor sessions, rate-limit events.
+and their claims), approvals, bounces, editor accounts and sessions, rate-limit events.
 """
 
 from .approvals import APPROVAL_STATES, ApprovalStore
 from .bounces import BounceStore
 from .delivery import DeliveryStore, SendCounts
 from .digests import DigestStore
+from .editors import EditorStore
 from .progress import ProgressStore
 from .rate_events import RateEventStore
 from .sessions import SessionStore
@@ -25,10 +26,11 @@ class Store(
     ProgressStore,
     BounceStore,
     SessionStore,
+    EditorStore,
     RateEventStore,
 ):
-    """Stories, digests, subscribers, deliveries and approvals; the web side's sessions and
-    limits."""
+    """Stories, digests, subscribers, deliveries and approvals; the web side's editor
+    accounts, sessions and limits."""
 
 
 __all__ = ["APPROVAL_STATES", "Outcome", "Refused", "SendCounts", "Store"]

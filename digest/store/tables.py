@@ -149,7 +149,7 @@ class EditorSessionRow(SQLModel, table=True):
     __tablename__ = "editor_sessions"
 
     id: str = Field(primary_key=True, max_length=64)  # the random session id
-    editor: str = Field(default="editor", max_length=100)  # named accounts: a later issue
+    editor: str = Field(default="editor", max_length=100)  # the signed-in editor's name
     created_at: dt.datetime = Field(default_factory=now)
     expires_at: dt.datetime = Field(index=True)
 
@@ -177,4 +177,15 @@ class ApprovalRow(SQLModel, table=True):
     date: str = Field(primary_key=True, max_length=10)
     state: str = Field(max_length=16)
     changed_at: dt.datetime = Field(default_factory=now)
-    changed_by: str = Field(max_length=100)  # "cli", "editor" (named editors: a later issue)
+    changed_by: str = Field(max_length=100)  # "cli", or the signed-in editor's name
+
+
+class EditorRow(SQLModel, table=True):
+    """A named editor account: the web side's sign-in. Only an argon2 hash of the password
+    is kept (see jobs/editors.py)."""
+
+    __tablename__ = "editors"
+
+    name: str = Field(primary_key=True, max_length=40)
+    password_hash: str = Field(max_length=200)
+    created_at: dt.datetime = Field(default_factory=now)

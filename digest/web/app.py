@@ -40,13 +40,12 @@ def create_app(config: Config, store: Store | None = None) -> FastAPI:
     own_store = store is None
     the_store = Store(config.database_url) if store is None else store
     secret = secret_for(config, config.default_transport)
-    password = config.editor_password
     state = Web(
         config=config,
         store=the_store,
         secret=secret,
         env=make_env(config),
-        auth=EditorAuth(secret, password) if password else None,
+        auth=EditorAuth(secret, config.editor_password or ""),
         login_limit=RateLimiter(LOGIN_ATTEMPTS, LOGIN_WINDOW),
     )
 

@@ -1,9 +1,10 @@
-"""The editor's pages, behind a password: the digests and their send status, a preview of a
-day's email exactly as sent (phone, desktop, plain text, any choice of sections), composing,
-test copies to one address, and the day's approval (Approve / Hold).
+"""The editor's pages, behind a sign-in by name and password: the digests and their send
+status, a preview of a day's email exactly as sent (phone, desktop, plain text, any choice of
+sections), composing, test copies to one address, and the day's approval (Approve / Hold).
 
-Without a configured password every route here answers 404: the pages are off, never open.
-Every form POST carries a CSRF token bound to the session.
+Without the `editor_password` setting and without any named editor account every route here
+answers 404: the pages are off, never open. Every form POST carries a CSRF token bound to the
+session, and the session remembers who signed in (approvals record that name).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from ..errors import (
     SubscriberError,
     TransportError,
 )
-from ..jobs import accounts, approval, digests
+from ..jobs import accounts, approval, digests, editors
 from ..jobs.mail import send_test_copy
 from ..subscribers import normalize_email, parse_sections
 from .pages import Web, valid_date, web
@@ -41,26 +42,26 @@ NOTICES = {
     "approved": "The digest is approved: the next run sends it.",
     "held": "The digest is held: nothing more is sent until it is approved again.",
 }
-APPROVED_BY = "editor"  # named editors: a later issue
 LOGIN_COOKIE = "digest_login"
 PREVIEW_TOKEN = "preview"  # stands in for a subscriber's link tokens in previews
 
 
 @dataclass(frozen=True)
 class Editor:
-    """A signed-in editor: the app's shared state and the session's CSRF token."""
+    """A signed-in editor: the app's shared state, the session's CSRF token, and who it is."""
 
     web: Web
     auth: EditorAuth
     csrf: str
     session_id: str
+    name: str
 
 
 def _auth(request: Request) -> EditorAuth:
-    auth = web(request).auth
-    if auth is None:
+    w = web(request)
+    if not editors.editor_pages_on(w.store, w.config.editor_password):
         raise HTTPException(404)
-    return auth
+    return w.auth
 
 
 def editor(request: Request) -> Editor:
@@ -69,9 +70,10 @@ def editor(request: Request) -> Editor:
     auth = _auth(request)
     w = web(request)
     sid = auth.session_id(request.cookies.get(SESSION_COOKIE))
-    if sid is None or accounts.session_editor(w.store, sid) is None:
+    name = None if sid is None else accounts.session_editor(w.store, sid)
+    if sid is None or name is None:
         raise LoginRequired(request.url.path)
-    return Editor(w, auth, auth.csrf_token(sid), sid)
+    return Editor(w, auth, auth.csrf_token(sid), sid, name)
 
 
 EditorDep = Annotated[Editor, Depends(editor)]
@@ -133,6 +135,8 @@ def login_page(request: Request, next: str | None = None) -> HTMLResponse:
 def login(
     request: Request,
     csrf: CsrfField = "",
+    # A form without the name field (an older page) signs in as the shared account.
+    name: Annotated[str, Form()] = accounts.EDITOR,
     password: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/editor/",
 ) -> Response:
@@ -145,12 +149,13 @@ def login(
         csrf.encode(), auth.csrf_token(f"login.{nonce}").encode()
     ):
         return _login_form(request, auth, next, 403, "The form expired; please try again.")
-    if not auth.password_ok(password):
-        return _login_form(request, auth, next, 401, "That password is not right.")
+    who = editors.sign_in(w.store, name.strip(), password, w.config.editor_password)
+    if who is None:
+        return _login_form(request, auth, next, 401, "That name or password is not right.")
     cookie = auth.new_session()
     sid = auth.session_id(cookie)
     assert sid is not None
-    accounts.open_session(w.store, sid, SESSION_SECONDS)
+    accounts.open_session(w.store, sid, SESSION_SECONDS, who)
     response = RedirectResponse(_safe_next(next), status_code=303)
     _set_cookie(response, request, SESSION_COOKIE, cookie, SESSION_SECONDS)
     response.delete_cookie(LOGIN_COOKIE, path="/editor")
@@ -316,7 +321,7 @@ def _decide(request: Request, ed: Editor, date: str, csrf: str, approve: bool) -
     valid_date(date)
     act = approval.approve if approve else approval.hold
     try:
-        act(ed.web.store, ed.web.config, date, APPROVED_BY)
+        act(ed.web.store, ed.web.config, date, ed.name)
     except NotFoundError as exc:
         return ed.web.message(request, "No digest", str(exc), 404)
     notice = "approved" if approve else "held"

@@ -41,7 +41,7 @@ class Web:
     store: Store
     secret: str
     env: jinja2.Environment
-    auth: EditorAuth | None  # None: no editor password, editor pages off
+    auth: EditorAuth  # the pages are on with editor_password or a named account (editor.py)
     login_limit: RateLimiter  # sign-in attempts per client (subscribe limits: the database)
 
     @property

@@ -2,7 +2,8 @@
 CSRF tokens, and an in-memory rate limit (for sign-in attempts).
 
 The session cookie holds a random session id and an expiry, signed with a key derived from
-the secret key *and* the editor password, so changing the password ends every session. The
+the secret key *and* the `editor_password` setting, so changing it ends every session. Named
+editors' passwords are checked in jobs.editors. The
 session itself lives in the database (jobs.accounts): signing out deletes it, and a cookie
 kept from before then opens nothing.
 """
