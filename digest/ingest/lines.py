@@ -31,7 +31,6 @@ _IMAGE_MD = re.compile(r"!\[[^\]\n]{0,300}\]\([^)\n]{0,1000}\)")
 _SITE_BANNER = re.compile(
     r"^(?P<site>[\w-]+\.(?:com|net|org))\s+[-–—|:]\s+\S.{0,60}$", re.IGNORECASE
 )
-_WIRE_MARK = re.compile(r"^space[ .]?wire$", re.IGNORECASE)
 # "Copyright 1995-2006 ...", "© 2024 AFP", "The content herein ...": not "Copyright holders of
 # the mission's images said ..." (an article's sentence).
 _COPYRIGHT = r"(?:the content herein\b|(?:copyright\s*)?(?:©|\(c\))\s*\d{4}|copyright\s+\d{4})"
@@ -49,9 +48,8 @@ _FURNITURE = {
         r"free newsletters?|print|comments?|facebook|twitter|linkedin|reddit|"
         r"thanks for being there;?|via your|menu|search|home)$"
     ),
-    "wire service mark": _WIRE_MARK.pattern[
-        1:
-    ],  # "SPACE WIRE" above agency copy, "SPACE.WIRE" below
+    # "SPACE WIRE" above agency copy, "SPACE.WIRE" below
+    "wire service mark": r"space[ .]?wire$",
 }
 _NAMES = {f"k{i}": why for i, why in enumerate(_FURNITURE)}
 _FURNITURE_LINE = re.compile(
@@ -92,7 +90,7 @@ def furniture(s: str) -> str | None:
 def tagline_site(s: str) -> str | None:
     """The site a tagline or banner names ("Space Industry and Business News": SpaceMart.com;
     "SpaceWar.com - Your World At War": SpaceWar.com)."""
-    banner = _SITE_BANNER.match(s) or (box_heading(s) and _BOX_HEADING.match(s))
+    banner = _SITE_BANNER.match(s) or _BOX_HEADING.match(s)
     if banner:
         return banner.group("site")
     m = _TAGLINE_DOTS.match(s)
@@ -102,14 +100,6 @@ def tagline_site(s: str) -> str | None:
         named = _SITE_IN_TEXT.search(m.group(1))
         site = named.group(1) if named else None
     return site
-
-
-def is_tagline(s: str) -> bool:
-    return bool(_TAGLINE_DOTS.match(s)) or s.casefold() in TAGLINE_SITES
-
-
-def is_wire_mark(s: str) -> bool:
-    return bool(_WIRE_MARK.match(s))
 
 
 def image_link(s: str) -> bool:
@@ -343,8 +333,6 @@ __all__ = [
     "headline_like",
     "hint_site",
     "image_link",
-    "is_tagline",
-    "is_wire_mark",
     "parse_date",
     "pipe_row",
     "prose",

@@ -26,6 +26,7 @@ _FILENAME_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")  # controls no text file has
 
 MAX_TITLE_CHARS = 100
+_SITE_LINES = ("site tagline", "site banner")  # furniture that names the page's site
 
 
 @dataclass
@@ -73,9 +74,9 @@ def _gather(roles: list[Line]) -> _Parts:
             parts.title = s
         elif role == "label":
             parts.label = s
-        elif role == "furniture" and shape.is_wire_mark(s):
+        elif role == "furniture" and line.why == "wire service mark":
             parts.wire = True
-        elif role == "furniture" and tagline_site is None:
+        elif role == "furniture" and tagline_site is None and line.why in _SITE_LINES:
             tagline_site = shape.tagline_site(s)
         if role == "byline":
             byline_site = byline_site or shape.byline_site(s)
