@@ -80,20 +80,10 @@ class RedactTokens(logging.Filter):
         return True
 
 
-def _digest(text: str) -> bytes:
-    return hashlib.sha256(text.encode("utf-8")).digest()
-
-
-def password_matches(given: str, expected: str) -> bool:
-    """Constant-time: both sides are hashed first, so not even the length leaks."""
-    return hmac.compare_digest(_digest(given), _digest(expected))
-
-
 class EditorAuth:
     """Issues and checks editor session cookies and their CSRF tokens."""
 
     def __init__(self, secret: str, password: str) -> None:
-        self.password = password
         material = f"digest-editor-session|{password}".encode()
         self._key = hmac.new(secret.encode("utf-8"), material, hashlib.sha256).digest()
 
@@ -121,9 +111,6 @@ class EditorAuth:
         except ValueError:
             return None
         return sid if alive else None
-
-    def password_ok(self, given: str) -> bool:
-        return password_matches(given, self.password)
 
     def csrf_token(self, sid: str) -> str:
         """Bound to the session, so a token from another session (or none) is refused."""
