@@ -12,12 +12,26 @@ import email.utils
 from functools import cache
 
 import idna
+from email_validator import EmailNotValidError, validate_email
 from publicsuffixlist import PublicSuffixList
 
 
 def addr_spec(address: str) -> str:
     """The bare address from 'Name <addr>'."""
     return email.utils.parseaddr(address)[1]
+
+
+def normalize_address(address: str) -> str:
+    """The canonical form of an address (syntax only, no DNS), folded to lower case; ValueError
+    saying what is wrong. A subscriber's address and the settings' are checked alike."""
+    try:
+        result = validate_email(address.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValueError(str(exc)) from None
+    # The domain in its ASCII (IDNA) form, as SMTP and DNS carry it: exämple.com is stored as
+    # xn--exmple-cua.com, so the same domain typed either way is one address. A non-ASCII
+    # local part stays as it is; sending to it needs SMTPUTF8 (see deliver/smtp.py).
+    return f"{result.local_part}@{result.ascii_domain}".lower()
 
 
 def ascii_address(address: str) -> str:
@@ -55,4 +69,11 @@ def aligned(a: str, b: str) -> bool:
     return org_domain(a) == org_domain(b)
 
 
-__all__ = ["addr_spec", "aligned", "ascii_address", "domain_of", "org_domain"]
+__all__ = [
+    "addr_spec",
+    "aligned",
+    "ascii_address",
+    "domain_of",
+    "normalize_address",
+    "org_domain",
+]

@@ -46,29 +46,33 @@ def subject_line(config: Config, date: str, lead_title: str) -> str:
     return clean_spaces(f"{config.name}, {long_date(date)}: {lead_title}")
 
 
-def compose(date: str, documents: Sequence[Document], config: Config) -> Digest:
+def compose(
+    date: str, documents: Sequence[Document], config: Config, ids: Sequence[str] = ()
+) -> Digest:
     """Group the day's stories and related headlines into sections, in config order.
 
     Each headline appears once; a headline that is one of the day's story titles is left out.
+    `ids[i]` is `documents[i]`'s id in the store, which editors' edits name it by.
     """
     if not documents:
         raise ComposeError(f"no stories for {date}: ingest that day's documents first")
     classifier = Classifier.from_rules(config.sections, config.more_section)
-    stories: dict[str, list[tuple[Document, StoryItem]]] = {n: [] for n in config.section_names}
+    stories: dict[str, list[StoryItem]] = {n: [] for n in config.section_names}
     seen: set[str] = set()
     # Longer stories first within a section: they tend to be the day's substantial pieces.
-    ordered = sorted(documents, key=lambda d: (-sum(len(p) for p in d.body), d.title))
-    for doc in ordered:
+    named = list(zip(documents, [*ids, *[""] * (len(documents) - len(ids))], strict=True))
+    ordered = sorted(named, key=lambda d: (-sum(len(p) for p in d[0].body), d[0].title))
+    for doc, story_id in ordered:
         key = match_key(doc.title)
         if key in seen:
             continue
         seen.add(key)
         name = classifier.story(doc.title, doc.body, doc.related_links)
-        item = StoryItem(doc.title, summarize(doc.body, config.summary_chars), doc.source)
-        stories[name].append((doc, item))
+        summary = summarize(doc.body, config.summary_chars)
+        stories[name].append(StoryItem(doc.title, summary, doc.source, story_id))
 
     headlines: dict[str, list[str]] = {n: [] for n in config.section_names}
-    for doc in ordered:
+    for doc, _ in ordered:
         for group in doc.headline_groups:
             for h in group:
                 key = match_key(h)
@@ -78,19 +82,39 @@ def compose(date: str, documents: Sequence[Document], config: Config) -> Digest:
                 headlines[classifier.headline(h)].append(h)
 
     sections = tuple(
-        Section(name, tuple(item for _, item in stories[name]), tuple(headlines[name]))
+        Section(name, tuple(stories[name]), tuple(headlines[name]))
         for name in config.section_names
         if stories[name] or headlines[name]
     )
+    return finish(date, sections, config)
+
+
+def finish(
+    date: str,
+    sections: Sequence[Section],
+    config: Config,
+    subject: str | None = None,
+    preheader: str | None = None,
+) -> Digest:
+    """The digest of these sections: empty ones dropped; the subject names the first story
+    (the lead) and the preheader counts what is inside and names the rest, unless given."""
+    sections = tuple(s for s in sections if s.stories or s.headlines)
     lead = next((s.stories[0] for s in sections if s.stories), None)
     if lead is None:
         raise ComposeError(f"no stories for {date}")
-    subject = subject_line(config, date, lead.title)
-    others = [st.title for s in sections for st in s.stories if st is not lead]
-    n_stories = sum(len(s.stories) for s in sections)
-    n_heads = sum(len(s.headlines) for s in sections)
-    counts = f"{n_stories} {'story' if n_stories == 1 else 'stories'}, {n_heads} headlines"
-    preheader = f"{counts}. Also: {'; '.join(others)}" if others else counts
-    if len(preheader) > PREHEADER_CHARS:
-        preheader = preheader[: PREHEADER_CHARS - 1].rsplit(" ", 1)[0].rstrip(" ;,:") + "…"
-    return Digest(date=date, subject=clean_spaces(subject), preheader=preheader, sections=sections)
+    if not subject:
+        subject = subject_line(config, date, lead.title)
+    if not preheader:
+        others = [st.title for s in sections for st in s.stories if st is not lead]
+        n_stories = sum(len(s.stories) for s in sections)
+        n_heads = sum(len(s.headlines) for s in sections)
+        counts = f"{n_stories} {'story' if n_stories == 1 else 'stories'}, {n_heads} headlines"
+        preheader = f"{counts}. Also: {'; '.join(others)}" if others else counts
+        if len(preheader) > PREHEADER_CHARS:
+            preheader = preheader[: PREHEADER_CHARS - 1].rsplit(" ", 1)[0].rstrip(" ;,:") + "…"
+    return Digest(
+        date=date,
+        subject=clean_spaces(subject),
+        preheader=clean_spaces(preheader),
+        sections=sections,
+    )

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .addresses import normalize_address
 from .errors import ConfigError
 
 DEFAULTS_FILE = Path(__file__).with_name("default.toml")
@@ -75,6 +76,8 @@ class Config:
     bounce_address: str | None = None  # None: no per-recipient (VERP) envelope sender
     lease_seconds: float = 60.0  # a dead worker's claims return to the queue after this
     approval: str = "auto"  # required: a day is sent only once approved (digest approve)
+    # told by `digest run` when a day waits for approval (a link to its editor's page)
+    editor_emails: tuple[str, ...] = ()
     # web (digest serve)
     editor_password: str | None = field(default=None, repr=False)  # None: editor pages off
     subscribe_rate_limit: int = 5  # subscribe requests per client per window; 0: no limit
@@ -174,6 +177,28 @@ def _choice(options: tuple[str, ...]) -> Callable[[str, Any], str]:
     return parse
 
 
+def _addresses(key: str, value: Any) -> tuple[str, ...]:
+    """Email addresses: a TOML list, or in the environment one string separated by commas;
+    each checked and normalised as a subscriber's address is. Empty: none."""
+    if isinstance(value, str):
+        items: list[Any] = value.split(",")
+    elif isinstance(value, list):
+        items = value
+    else:
+        raise ValueError("must be a list of email addresses")
+    found: list[str] = []
+    for i, item in enumerate(items, 1):
+        if isinstance(item, str) and not item.strip():
+            continue  # "a@example.org," or an empty setting
+        try:
+            address = normalize_address(_text(key, item))
+        except ValueError as exc:
+            raise ValueError(f"address {i} is not valid: {exc}") from None
+        if address not in found:
+            found.append(address)
+    return tuple(found)
+
+
 def _path(key: str, value: Any) -> Path:
     return Path(_text(key, value)).expanduser()
 
@@ -214,6 +239,7 @@ _SCALARS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
     "bounce_address": ("bounce_address", _optional(_text)),
     "lease_seconds": ("lease_seconds", _number(float, 1)),
     "approval": ("approval", _choice(APPROVAL_MODES)),
+    "editor_emails": ("editor_emails", _addresses),
     "editor_password": ("editor_password", _optional(_secret)),
     "subscribe_rate_limit": ("subscribe_rate_limit", _number(int, 0)),
     "subscribe_rate_window": ("subscribe_rate_window", _number(float, 1)),

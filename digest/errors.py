@@ -49,6 +49,10 @@ class ComposeError(DigestError):
     """A digest cannot be composed (for example, the day has no stories)."""
 
 
+class EditError(DigestError, ValueError):
+    """An editor's edit names an unknown story, headline or section, or cannot be made."""
+
+
 class RenderError(DigestError):
     """A template failed to render or MJML failed to compile."""
 
@@ -59,6 +63,10 @@ class NotFoundError(DigestError, LookupError):
 
 class EditorError(DigestError, ValueError):
     """An editor account that cannot be made as asked (bad name, taken, short password)."""
+
+
+class KeywordError(DigestError, ValueError):
+    """A section keyword that cannot be learned as given (empty, too long, odd characters)."""
 
 
 class ApprovalError(DigestError):
@@ -129,6 +137,7 @@ __all__ = [
     "DigestError",
     "DocumentError",
     "HeaderError",
+    "KeywordError",
     "LockedError",
     "LoginRequired",
     "NotFoundError",

@@ -57,6 +57,9 @@ class StoryItem:
     title: str
     summary: str
     source: str | None
+    # The story's id in the store (its row's, kept through corrections): what editors' edits
+    # name it by. Empty for a story that was never stored, or composed before ids.
+    id: str = ""
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,12 @@ class Digest:
                 {
                     "name": s.name,
                     "stories": [
-                        {"title": st.title, "summary": st.summary, "source": st.source}
+                        {
+                            "id": st.id,
+                            "title": st.title,
+                            "summary": st.summary,
+                            "source": st.source,
+                        }
                         for st in s.stories
                     ],
                     "headlines": list(s.headlines),
@@ -103,7 +111,7 @@ class Digest:
                 Section(
                     name=s["name"],
                     stories=tuple(
-                        StoryItem(st["title"], st["summary"], st.get("source"))
+                        StoryItem(st["title"], st["summary"], st.get("source"), st.get("id", ""))
                         for st in s["stories"]
                     ),
                     headlines=tuple(s["headlines"]),

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .config import SectionRule
-from .text import fold
+from .text import STOPWORDS, fold, words
 
 # Where a story's words are found, and how much they count.
 TITLE_WEIGHT = 3
@@ -124,3 +124,84 @@ class Classifier:
             for i, v in enumerate(self.scores(part, weight)):
                 totals[i] += v
         return self.best(totals)
+
+
+# ---- learning from the desk ---------------------------------------------------------------
+
+# English function words and the verbs and adjectives of any news headline: they say nothing
+# about a topic, so they are never offered as a section's keywords. A generic list, not one
+# fitted to any day's headlines.
+_FUNCTION_WORDS = """
+    a about above across after again against ago ahead all almost along already also although
+    always am among amid an and another any anyone anything are around as at away back be
+    because become becomes been before behind being below beside besides between beyond both
+    but by can cannot could did do does doing done down during each either else enough even
+    ever every few first for from further get gets getting give gives go goes going gone got
+    had has have having he her here hers him his how however i if in inside into is it its
+    just last late latest least less let like little made make makes many may me might more
+    most much must my near nearly need needs never new next no nor not now of off often on
+    once one only onto or other others our ours out over own per perhaps put rather really
+    said same say says see seen set sets several shall she should since so some still such
+    take takes than that the their theirs them then there these they this those though three
+    through thus till to today too took toward towards two under unless until up upon us use
+    used very via want wants was way we week well were what when where whether which while
+    who whom whose why will with within without would year years yet you your
+    announce announces announced begin begins build builds call calls called come comes end
+    ends hit hits hold holds keep keeps look looks meet meets news open opens plan plans
+    report reports reported seek seeks show shows start starts time told top update urge
+    urges warn warns
+"""
+FUNCTION_WORDS = STOPWORDS | frozenset(_FUNCTION_WORDS.split())
+MIN_WORD = 3  # shorter words ("un", "eu") are initials more often than topics
+
+
+def with_learned(
+    rules: Sequence[SectionRule], learned: Mapping[str, Sequence[str]]
+) -> tuple[SectionRule, ...]:
+    """The rules with each named section's learned words added to its keywords (after the
+    configured ones, without duplicates); a name that is no section of the rules is ignored."""
+    out: list[SectionRule] = []
+    for rule in rules:
+        extra = learned.get(rule.name, ())
+        if not extra:
+            out.append(rule)
+            continue
+        seen = {" ".join(fold(k).split()) for k in rule.keywords}
+        keywords = list(rule.keywords)
+        for word in extra:
+            key = " ".join(fold(word).split())
+            if key and key not in seen:
+                seen.add(key)
+                keywords.append(key)
+        out.append(replace(rule, keywords=tuple(keywords)))
+    return tuple(out)
+
+
+def _known(rules: Sequence[SectionRule]) -> set[str]:
+    return {" ".join(fold(w).split()) for r in rules for w in (*r.keywords, *r.actors)}
+
+
+def telling_words(headline: str, rules: Sequence[SectionRule]) -> list[str]:
+    """The headline's words worth offering as a section's keywords, in their order: folded,
+    without function words, numbers, very short words, and words that already are a keyword
+    or an actor of some section (a plural counts as its singular, as the classifier reads it)."""
+    known = _known(rules)
+    found: list[str] = []
+    for word in words(headline):
+        if word.endswith("'s"):
+            word = word[:-2]  # Beijing's -> beijing
+        word = word.strip("'-")
+        if (
+            len(word) < MIN_WORD
+            or word in FUNCTION_WORDS
+            or not any(ch.isalpha() for ch in word)
+            or "'" in word
+            or word in found
+        ):
+            continue
+        if word in known or any(
+            word.endswith(end) and word[: -len(end)] in known for end in ("s", "es")
+        ):
+            continue
+        found.append(word)
+    return found

@@ -13,8 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from email_validator import EmailNotValidError, validate_email
-
+from .addresses import normalize_address
 from .errors import SubscriberError
 
 # pending: waiting for double opt-in; paused: chose no digests for now, from the web page.
@@ -36,13 +35,9 @@ def normalize_email(address: str) -> str:
     if not address:
         raise SubscriberError("email is empty")
     try:
-        result = validate_email(address, check_deliverability=False)
-    except EmailNotValidError as exc:
+        return normalize_address(address)
+    except ValueError as exc:
         raise SubscriberError(f"invalid email {address!r}: {exc}") from None
-    # The domain in its ASCII (IDNA) form, as SMTP and DNS carry it: exämple.com is stored as
-    # xn--exmple-cua.com, so the same domain typed either way is one subscriber. A non-ASCII
-    # local part stays as it is; sending to it needs SMTPUTF8 (see deliver/smtp.py).
-    return f"{result.local_part}@{result.ascii_domain}".lower()
 
 
 def clean_name(name: str | None) -> str | None:

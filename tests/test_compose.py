@@ -104,7 +104,7 @@ def test_json_shape(config: Config) -> None:
     data = d.to_json()
     assert set(data) == {"date", "subject", "preheader", "sections"}
     assert set(data["sections"][0]) == {"name", "stories", "headlines"}
-    assert set(data["sections"][0]["stories"][0]) == {"title", "summary", "source"}
+    assert set(data["sections"][0]["stories"][0]) == {"id", "title", "summary", "source"}
 
 
 def test_a_day_without_stories_is_an_error(config: Config) -> None:

@@ -234,7 +234,7 @@ def test_migration_0006_upgrades_from_0005_and_downgrades(database_url: str) -> 
         assert not inspect(conn).has_table("editors")
     engine.dispose()
     r = CliRunner().invoke(cli, ["db", "upgrade"], env={"DIGEST_DATABASE_URL": database_url})
-    assert r.output.strip() == "db: 0005 -> 0006" and head() == "0006"
+    assert r.output.strip() == f"db: 0005 -> {head()}" and head() >= "0006"
 
     store = Store(database_url)
     try:

@@ -17,7 +17,7 @@ PACKAGE = ROOT / "digest"
 LAYERS: list[tuple[str, ...]] = [
     ("errors", "text", "model", "addresses"),  # pure values and helpers
     ("config", "tokens", "lock"),  # settings and small infrastructure
-    ("ingest", "sections", "compose", "render", "subscribers"),  # the pure pipeline stages
+    ("ingest", "sections", "compose", "edits", "render", "subscribers"),  # pure stages
     ("store", "migrations"),  # the database
     ("deliver",),  # the outgoing message and its transports
     ("bounces", "check"),  # reading what went out, and what came back

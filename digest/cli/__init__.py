@@ -1,7 +1,7 @@
 """The `digest` command line: each command parses its options, calls a use case in
 `digest.jobs` and prints a summary. One module per group of commands: content (ingest, compose,
-preview), subscribers, sending (send, status, run), approval (approve, hold), web (serve), editors,
-deliverability (check, dkim, bounces) and database (db)."""
+preview), desk (edit, edits), subscribers, sending (send, status, run), approval (approve,
+hold), web (serve), editors, keywords, deliverability (check, dkim, bounces) and database (db)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,18 @@ from typing import Any
 import click
 
 from ..errors import DigestError
-from . import approval, content, database, deliverability, editors, sending, subscribers, web
+from . import (
+    approval,
+    content,
+    database,
+    deliverability,
+    desk,
+    editors,
+    keywords,
+    sending,
+    subscribers,
+    web,
+)
 from .options import State
 
 
@@ -51,6 +62,8 @@ for command in (
     content.ingest,
     content.compose,
     content.preview,
+    desk.edit,
+    desk.edits,
     subscribers.subscribers,
     sending.send,
     sending.status,
@@ -59,6 +72,7 @@ for command in (
     approval.hold,
     web.serve,
     editors.editors,
+    keywords.keywords,
     database.db,
     deliverability.dkim,
     deliverability.check,

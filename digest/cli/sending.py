@@ -134,7 +134,8 @@ def run(state: State, date: str | None, transport: str | None) -> None:
     Safe to run twice (the second run sends nothing new); refuses to start while another run
     or send holds the lock, or when the inbox folder (the inbox setting) does not exist. A day
     that is held, or waits for a required approval, is composed and not sent (exit code 0):
-    the first run after `digest approve` sends it.
+    the first run after `digest approve` sends it. A day that waits is mailed once to the
+    editors in the editor_emails setting, with the link to its editor page.
 
     \b
     Example:
@@ -156,5 +157,9 @@ def run(state: State, date: str | None, transport: str | None) -> None:
     if result.composed:
         click.echo(f"compose: {day}")
     click.echo(result.send_line)
+    if result.notice.told:
+        click.echo(f"notify: {day} waits for approval; told {', '.join(result.notice.told)}")
+    for warning in result.notice.warnings:
+        click.echo(warning, err=True)  # the editors not told do not fail the run
     if refused or not result.complete:
         sys.exit(1)

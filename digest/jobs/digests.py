@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import edits
 from ..compose import compose
 from ..config import Config
 from ..deliver.message import MessageTemplate, Recipient, fill_tokens
@@ -14,19 +15,20 @@ from ..errors import ComposeError, NotFoundError
 from ..model import Digest
 from ..store import SendCounts, Store
 from ..store.digests import DigestInfo, Published
+from . import keywords
 
 
 def compose_day(store: Store, config: Config, date: str) -> Digest:
-    """Compose the day's digest from its stored stories and store it (replacing an older one,
-    unless sending has begun: then subscribers would get different digests for one day).
-    An approval given to the older digest is withdrawn: what goes out must be what was
-    approved (a hold stays)."""
+    """Compose the day's digest from its stored stories, apply the editors' overrides, and
+    store it (replacing an older one, unless sending has begun: then subscribers would get
+    different digests for one day). An approval given to the older digest is withdrawn: what
+    goes out must be what was approved (a hold stays)."""
     if store.find_send(date) is not None:
         raise ComposeError(f"the digest for {date} is already being sent; it cannot change now")
-    digest = compose(date, store.documents_for(date), config)
-    store.save_digest(digest)
-    store.withdraw_approval(date)
-    return digest
+    stories = store.stories_for(date)
+    learned = keywords.config_with_learned(store, config)  # keywords added from the desk
+    base = compose(date, [doc for _, doc in stories], learned, [i for i, _ in stories])
+    return store.save_composed(base, lambda b, ov: edits.apply(b, ov, config))
 
 
 @dataclass(frozen=True)
@@ -124,14 +126,16 @@ def published(store: Store, limit: int | None = None) -> list[Published]:
 
 
 def feed_entries(store: Store, limit: int) -> list[tuple[Published, Digest]]:
-    return [(p, store.get_digest(p.date)) for p in store.published(limit)]
+    """The newest published digests, as the archive shows them (corrected, if they were)."""
+    return [(p, store.archive_copy(p.date)[0]) for p in store.published(limit)]
 
 
-def archived(store: Store, date: str) -> Digest:
-    """A published day's digest; NotFoundError for a draft or a day with none."""
+def archived(store: Store, date: str) -> tuple[Digest, dt.datetime | None]:
+    """A published day's digest as the archive shows it, and when an edit made after its
+    send began last corrected it (None: never); NotFoundError for a draft or a day with none."""
     if not store.is_published(date):
         raise NotFoundError(f"There is no published digest for {date}.")
-    return store.get_digest(date)
+    return store.archive_copy(date)
 
 
 __all__ = [

@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..config import Config
 from ..deliver.envelope import alignment_warning
@@ -14,11 +14,11 @@ from ..deliver.outgoing import Outgoing
 from ..deliver.send import Sender, SendOptions, SendResult, recipient_for
 from ..deliver.transport import Envelope
 from ..deliver.workers import run_in_processes
-from ..errors import ConfigError, NotFoundError
+from ..errors import ComposeError, ConfigError, NotFoundError
 from ..lock import run_lock
 from ..store import SendCounts, Store
 from ..store.progress import WorkerShare
-from . import approval, digests, ingest
+from . import approval, digests, ingest, notices
 from .ingest import IngestReport
 
 
@@ -59,7 +59,9 @@ def _send_locked(
     on_start: Callable[[int], None] | None,
 ) -> SendResult:
     config = outgoing.config
-    digest = store.get_digest(request.date)
+    # The send starts here, with the digest as it stands: edits from now on correct the
+    # archive's copy, never what the rest of the subscribers get.
+    _, digest = store.begin_send(request.date)
     workers = request.workers or 1
     rate = config.rate if request.rate is None else request.rate
     options = SendOptions(
@@ -143,6 +145,7 @@ class RunResult:
     send: SendResult | None  # None: the day is not approved, and nothing was sent
     approval: str  # the day's state when the send would start
     date: str
+    notice: notices.Notice = field(default_factory=notices.Notice)  # editors told it waits
 
     @property
     def send_line(self) -> str:
@@ -168,7 +171,8 @@ def run(
 
     Safe to run again: files already ingested are not read twice, an existing digest is kept,
     and only deliveries not yet sent go out. A day that is not approved (held, or pending
-    when approval is required) is composed and left for a later run. An inbox folder that is
+    when approval is required) is composed and left for a later run; a pending one is mailed
+    to the editors (`editor_emails`), once. An inbox folder that is
     not there is an error, not an empty inbox: a mistyped or unmounted folder must not pass
     for a quiet day.
     """
@@ -184,11 +188,18 @@ def run(
         report = ingest.ingest(store, [config.inbox], max_bytes=config.max_document_bytes)
         composed = False
         if not store.has_digest(date):
-            digests.compose_day(store, config, date)
-            composed = True
+            try:
+                digests.compose_day(store, config, date)
+                composed = True
+            except ComposeError:
+                if not store.has_digest(date):
+                    raise
+                # Another machine composed the day and began its send meanwhile: join it.
         day_state = approval.state(store, config, date)
         if day_state != "approved":
-            return RunResult(report, composed, None, day_state, date)
+            pending = day_state == "pending"  # a held day waits for no one
+            notice = notices.tell_editors(store, outgoing, date) if pending else notices.Notice()
+            return RunResult(report, composed, None, day_state, date, notice)
         request = SendRequest(date=date, transport=outgoing.transport_name)
         result = _send_locked(store, outgoing, request, progress, None)
     return RunResult(report, composed, result, day_state, date)

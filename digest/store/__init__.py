@@ -10,6 +10,8 @@ from .bounces import BounceStore
 from .delivery import DeliveryStore, SendCounts
 from .digests import DigestStore
 from .editors import EditorStore
+from .edits import EditStore
+from .keywords import KeywordStore
 from .progress import ProgressStore
 from .rate_events import RateEventStore
 from .sessions import SessionStore
@@ -20,6 +22,7 @@ from .subscribers import SubscriberStore
 class Store(
     StoryStore,
     DigestStore,
+    EditStore,
     SubscriberStore,
     DeliveryStore,
     ApprovalStore,
@@ -28,6 +31,7 @@ class Store(
     SessionStore,
     EditorStore,
     RateEventStore,
+    KeywordStore,
 ):
     """Stories, digests, subscribers, deliveries and approvals; the web side's editor
     accounts, sessions and limits."""

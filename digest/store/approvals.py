@@ -7,11 +7,11 @@ state each time it claims a batch, so a hold stops every sending process (see se
 
 from __future__ import annotations
 
-from sqlalchemy import delete, update
-from sqlmodel import col
+from sqlalchemy import update
+from sqlmodel import col, select
 
 from .base import BaseStore, insert_new
-from .tables import ApprovalRow, now
+from .tables import ApprovalRow, NoticeRow, now
 
 APPROVAL_STATES = ("pending", "approved", "held")
 
@@ -35,13 +35,16 @@ class ApprovalStore(BaseStore):
             conn.execute(insert_new(self.engine, ApprovalRow), [values])
             conn.execute(update(ApprovalRow).where(col(ApprovalRow.date) == date).values(**values))
 
-    def withdraw_approval(self, date: str) -> None:
-        """Forget an approval (the digest changed since); a hold stays."""
+    def editors_told(self, date: str) -> set[str]:
+        """The editors already told that the day waits for approval."""
+        with self.errors(), self.session() as s:
+            return set(s.exec(select(NoticeRow.address).where(NoticeRow.date == date)))
+
+    def record_told(self, date: str, address: str) -> None:
         with self.errors(), self.engine.begin() as conn:
             conn.execute(
-                delete(ApprovalRow).where(
-                    col(ApprovalRow.date) == date, col(ApprovalRow.state) == "approved"
-                )
+                insert_new(self.engine, NoticeRow),
+                [{"date": date, "address": address, "told_at": now()}],
             )
 
 

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import update
+from sqlalchemy import Connection, delete, update
 from sqlmodel import col, func, select
 
-from ..errors import NotFoundError
+from ..edits import Overrides
+from ..errors import ComposeError, NotFoundError
 from ..model import Digest
 from .base import BaseStore, insert_new
 from .delivery import DELIVERY_STATES, SendCounts
-from .tables import DeliveryRow, DigestRow, SendRow, now
+from .tables import ApprovalRow, DeliveryRow, DigestRow, OverrideRow, SendRow, now
 
 
 @dataclass(frozen=True)
@@ -45,29 +47,114 @@ def _utc(stamp: dt.datetime) -> dt.datetime:
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
 
 
+def dumps(digest: Digest) -> str:
+    return json.dumps(digest.to_json(), ensure_ascii=False)
+
+
+def lock_day(conn: Connection, date: str) -> None:
+    """Take the day's digest row for this transaction (a write that changes nothing: a row
+    lock on PostgreSQL, the database's write lock on SQLite). Composing, editing and
+    starting the send all take it first, so none of them sees the others half done: an edit
+    either lands before the send starts, and goes out, or after, and corrects the archive."""
+    conn.execute(update(DigestRow).where(col(DigestRow.date) == date).values(date=date))
+
+
+def has_send(conn: Connection, date: str) -> bool:
+    return conn.execute(select(SendRow.id).where(col(SendRow.date) == date)).first() is not None
+
+
+def withdraw(conn: Connection, date: str) -> None:
+    """Forget the day's approval, as its digest changed since (a hold stays): what goes out
+    must be what was approved."""
+    conn.execute(
+        delete(ApprovalRow).where(
+            col(ApprovalRow.date) == date, col(ApprovalRow.state) == "approved"
+        )
+    )
+
+
 class DigestStore(BaseStore):
-    def save_digest(self, digest: Digest) -> None:
-        """Store the day's digest, replacing an older one (an upsert: when two machines
-        compose the same day at once, both composed the same stories)."""
+    def save_digest(self, digest: Digest, base: Digest | None = None) -> None:
+        """Store the day's digest (and the composition before editors' overrides, when it
+        differs), replacing an older one: an upsert, as two machines may compose the same
+        day at once (both composed the same stories)."""
+        with self.errors(), self.engine.begin() as conn:
+            self._write(conn, digest, base or digest)
+
+    def _write(self, conn: Connection, digest: Digest, base: Digest) -> None:
         values = {
             "date": digest.date,
             "subject": digest.subject,
             "preheader": digest.preheader,
-            "data": json.dumps(digest.to_json(), ensure_ascii=False),
+            "data": dumps(digest),
+            "base": dumps(base),
             "composed_at": now(),
         }
+        conn.execute(insert_new(self.engine, DigestRow), [values])
+        conn.execute(update(DigestRow).where(col(DigestRow.date) == digest.date).values(**values))
+
+    def save_composed(self, base: Digest, edited: Callable[[Digest, Overrides], Digest]) -> Digest:
+        """Store a fresh composition of the day with the day's overrides applied
+        (`edited(base, overrides)`), unless its send has begun (ComposeError: subscribers
+        would get different digests for one day). An approval given before is withdrawn."""
         with self.errors(), self.engine.begin() as conn:
-            conn.execute(insert_new(self.engine, DigestRow), [values])
-            conn.execute(
-                update(DigestRow).where(col(DigestRow.date) == digest.date).values(**values)
+            lock_day(conn, base.date)
+            if has_send(conn, base.date):
+                raise ComposeError(
+                    f"the digest for {base.date} is already being sent; it cannot change now"
+                )
+            digest = edited(base, self.read_overrides(conn, base.date))
+            self._write(conn, digest, base)
+            withdraw(conn, base.date)
+        return digest
+
+    @staticmethod
+    def read_overrides(conn: Connection, date: str) -> Overrides:
+        rows = conn.execute(
+            select(OverrideRow.target, OverrideRow.field, OverrideRow.value).where(
+                col(OverrideRow.date) == date
             )
+        )
+        return Overrides({(target, name): value for target, name, value in rows})
+
+    def begin_send(self, date: str) -> tuple[int, Digest]:
+        """The day's send, created once (the unique date decides any race), and the digest it
+        sends: what `data` holds when it starts, which no edit changes from then on."""
+        with self.errors(), self.engine.begin() as conn:
+            lock_day(conn, date)
+            row = conn.execute(select(DigestRow.data).where(col(DigestRow.date) == date)).first()
+            if row is None:
+                raise NotFoundError(f"no digest for {date}: run 'digest compose --date {date}'")
+            conn.execute(insert_new(self.engine, SendRow), [{"date": date, "started_at": now()}])
+            found = conn.execute(select(SendRow.id).where(col(SendRow.date) == date)).scalar()
+        assert found is not None
+        return found, Digest.from_json(json.loads(row[0]))
 
     def get_digest(self, date: str) -> Digest:
+        """The day's digest as subscribers get it (once sending has begun, as they got it)."""
         with self.errors(), self.session() as s:
             row = s.get(DigestRow, date)
         if row is None:
             raise NotFoundError(f"no digest for {date}: run 'digest compose --date {date}' first")
         return Digest.from_json(json.loads(row.data))
+
+    def base_digest(self, date: str) -> Digest:
+        """The day's composition before editors' overrides."""
+        with self.errors(), self.session() as s:
+            row = s.get(DigestRow, date)
+        if row is None:
+            raise NotFoundError(f"no digest for {date}: run 'digest compose --date {date}' first")
+        return Digest.from_json(json.loads(row.base or row.data))
+
+    def archive_copy(self, date: str) -> tuple[Digest, dt.datetime | None]:
+        """The day's digest as the archive shows it, and when an edit made after the send
+        began last corrected it (None: never)."""
+        with self.errors(), self.session() as s:
+            row = s.get(DigestRow, date)
+        if row is None:
+            raise NotFoundError(f"no digest for {date}")
+        corrected = _utc(row.corrected_at) if row.corrected_at else None
+        return Digest.from_json(json.loads(row.archive or row.data)), corrected
 
     def has_digest(self, date: str) -> bool:
         with self.errors(), self.session() as s:

@@ -443,6 +443,12 @@ class StoryStore(BaseStore):
             rows = s.exec(select(StoryRow).where(StoryRow.date == date).order_by(col(StoryRow.id)))
             return [r.document() for r in rows]
 
+    def stories_for(self, date: str) -> list[tuple[str, Document]]:
+        """The day's stories, each with its id (its row's, which a correction keeps)."""
+        with self.errors(), self.session() as s:
+            rows = s.exec(select(StoryRow).where(StoryRow.date == date).order_by(col(StoryRow.id)))
+            return [(str(r.id), r.document()) for r in rows]
+
     def story_days(self) -> list[tuple[str, int]]:
         """Days that have stories, newest first, with their story counts."""
         with self.errors(), self.session() as s:

@@ -88,8 +88,15 @@ class DigestRow(SQLModel, table=True):
     date: str = Field(primary_key=True, max_length=10)
     subject: str = Field(sa_column=Column(Text, nullable=False))
     preheader: str = Field(sa_column=Column(Text, nullable=False))
-    data: str = Field(sa_column=Column(Text, nullable=False))  # Digest.to_json()
+    data: str = Field(sa_column=Column(Text, nullable=False))  # Digest.to_json(), as sent
     composed_at: dt.datetime = Field(default_factory=now)
+    # The composition before the editors' overrides (edits.py), which every edit is applied
+    # to again; None for digests stored before 0007 (their `data` is their base).
+    base: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Once the send has begun `data` stays what subscribers get; an edit after that corrects
+    # this copy, which the archive and the feed show, marked corrected at that time.
+    archive: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    corrected_at: dt.datetime | None = None
 
 
 class SubscriberRow(SQLModel, table=True):
@@ -189,3 +196,57 @@ class EditorRow(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=40)
     password_hash: str = Field(max_length=200)
     created_at: dt.datetime = Field(default_factory=now)
+
+
+class OverrideRow(SQLModel, table=True):
+    """An editor's override of a day's digest: what the last edit of one field of one item
+    set. The item is named by something composing again does not change: `story:ID` (the
+    story's row id, kept through corrections), `headline:KEY` (its normalised text),
+    `section:NAME` (the order of its stories) or `day` (subject, preheader, lead)."""
+
+    __tablename__ = "overrides"
+
+    date: str = Field(primary_key=True, max_length=10)
+    target: str = Field(primary_key=True, max_length=400)
+    field: str = Field(primary_key=True, max_length=16)
+    value: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class EditRow(SQLModel, table=True):
+    """The log of edits: who changed what, when, from what to what (as the editor saw it)."""
+
+    __tablename__ = "edits"
+    __table_args__ = (Index(None, "date", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    date: str = Field(max_length=10)
+    target: str = Field(max_length=400)
+    label: str = Field(sa_column=Column(Text, nullable=False))  # the item, as it was named
+    field: str = Field(max_length=16)
+    old: str = Field(sa_column=Column(Text, nullable=False))
+    new: str = Field(sa_column=Column(Text, nullable=False))
+    editor: str = Field(max_length=100)  # "cli", or the signed-in editor's name
+    at: dt.datetime = Field(default_factory=now)
+    archive_only: bool = False  # made after the send began: it corrected the archive copy
+
+
+class KeywordRow(SQLModel, table=True):
+    """A section keyword an editor added from the desk, used beside the config's."""
+
+    __tablename__ = "section_keywords"
+
+    section: str = Field(primary_key=True, max_length=100)
+    word: str = Field(primary_key=True, max_length=100)
+    added_by: str = Field(max_length=100)
+    added_at: dt.datetime = Field(default_factory=now)
+
+
+class NoticeRow(SQLModel, table=True):
+    """An editor told that a day waits for approval (the `editor_emails` setting): each is
+    told once a day, whichever process or machine runs `digest run`."""
+
+    __tablename__ = "approval_notices"
+
+    date: str = Field(primary_key=True, max_length=10)
+    address: str = Field(primary_key=True, max_length=320)
+    told_at: dt.datetime = Field(default_factory=now)

@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..config import Config, secret_for
 from ..errors import DigestError, LoginRequired, NotFoundError
 from ..store import Store
-from . import archive, editor, subscriber
+from . import archive, desk, editor, keywords, subscriber
 from .pages import Web, make_env, web
 from .security import (
     EditorAuth,
@@ -66,6 +66,9 @@ def create_app(config: Config, store: Store | None = None) -> FastAPI:
     app.middleware("http")(security_headers)
     app.include_router(archive.router)
     app.include_router(subscriber.router)
+    # Before the editor's: its /editor/{date} would take /editor/keywords for a date.
+    app.include_router(keywords.router)
+    app.include_router(desk.router)
     app.include_router(editor.router)
     app.add_api_route("/static/site.css", stylesheet, methods=["GET"], include_in_schema=False)
     app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]

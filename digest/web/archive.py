@@ -41,7 +41,7 @@ def archive_feed(request: Request) -> Response:
 def archive_day(request: Request, date: str) -> HTMLResponse:
     w = web(request)
     try:
-        digest = digests.archived(w.store, valid_date(date))
+        digest, corrected = digests.archived(w.store, valid_date(date))
     except NotFoundError:
         raise HTTPException(404) from None
-    return w.page(request, "archive_day", title=digest.subject, digest=digest)
+    return w.page(request, "archive_day", title=digest.subject, digest=digest, corrected=corrected)

@@ -28,7 +28,7 @@ from ..errors import (
     SubscriberError,
     TransportError,
 )
-from ..jobs import accounts, approval, digests, editors
+from ..jobs import accounts, approval, desk, digests, editors
 from ..jobs.mail import send_test_copy
 from ..subscribers import normalize_email, parse_sections
 from .pages import Web, valid_date, web
@@ -41,7 +41,13 @@ NOTICES = {
     "sent": "The test copy was sent.",
     "approved": "The digest is approved: the next run sends it.",
     "held": "The digest is held: nothing more is sent until it is approved again.",
+    "edited": "The edit is saved; the preview shows it.",
+    "archived": "Sending has begun: the edit corrected the archive's copy only.",
+    "unchanged": "Nothing changed.",
+    "learned": "The words were added to the section's keywords; the next compose uses them.",
+    "known": "The section knew those words already.",
 }
+NOT_SENT = "The test copy was not sent"
 LOGIN_COOKIE = "digest_login"
 PREVIEW_TOKEN = "preview"  # stands in for a subscriber's link tokens in previews
 
@@ -78,6 +84,23 @@ def editor(request: Request) -> Editor:
 
 EditorDep = Annotated[Editor, Depends(editor)]
 CsrfField = Annotated[str, Form()]
+
+
+def action_failed(
+    request: Request, ed: Editor, date: str, title: str, text: str, status: int
+) -> HTMLResponse:
+    """An editor action that failed, said inside the editor's layout with a link back to the
+    day's page (never the public error page: the editor stays where the work is)."""
+    return ed.web.page(
+        request,
+        "editor_message",
+        status,
+        title=title,
+        text=text,
+        back=f"/editor/{date}",
+        back_label=f"Back to the digest for {date}",
+        csrf=ed.csrf,
+    )
 
 
 def _check_csrf(ed: Editor, token: str) -> None:
@@ -219,6 +242,8 @@ def day(
     view: str = "desktop",
     sections: Annotated[list[str] | None, Query()] = None,
     notice: str | None = None,
+    learn: str | None = None,
+    to: str | None = None,
 ) -> HTMLResponse:
     w = ed.web
     valid_date(date)
@@ -263,6 +288,11 @@ def day(
         frame_src=f"/editor/{date}/frame?{urlencode([('sections', s) for s in chosen or ()])}",
         csrf=ed.csrf,
         notice=NOTICES.get(notice or ""),
+        desk=desk.desk_view(w.store, w.config, date),
+        # After a headline was moved: its words, offered to its new section's keywords.
+        learn=learn if learn and to else None,
+        learn_to=to,
+        offer=desk.offer(w.store, w.config, date, learn, to) if learn and to else [],
     )
 
 
@@ -286,7 +316,9 @@ def compose(request: Request, ed: EditorDep, date: str, csrf: CsrfField = "") ->
     try:
         digests.compose_day(ed.web.store, ed.web.config, date)
     except ComposeError as exc:
-        return ed.web.message(request, "Cannot compose", str(exc), 409)
+        return action_failed(request, ed, date, "Cannot compose", str(exc), 409)
+    except NotFoundError as exc:
+        return action_failed(request, ed, date, "Cannot compose", str(exc), 404)
     return RedirectResponse(day_url(date, "desktop", None, notice="composed"), status_code=303)
 
 
@@ -303,15 +335,17 @@ def test_copy(
     """One copy to one address, through the configured transport; never to the list."""
     _check_csrf(ed, csrf)
     valid_date(date)
-    chosen = _sections(ed, sections or [])
     try:
+        chosen = parse_sections(sections or [], ed.web.config.section_names)
         address = normalize_email(email)
     except SubscriberError as exc:
-        return ed.web.message(request, "Not sent", str(exc), 400)
+        return action_failed(request, ed, date, "Not sent", f"{NOT_SENT}: {exc}", 400)
     try:
         send_test_copy(ed.web.store, ed.web.config, date, chosen, address)
+    except NotFoundError as exc:
+        return action_failed(request, ed, date, "Not sent", f"{NOT_SENT}: {exc}", 404)
     except (DeliveryFailure, TransportError, ConfigError) as exc:
-        return ed.web.message(request, "Not sent", f"The test copy was not sent: {exc}", 502)
+        return action_failed(request, ed, date, "Not sent", f"{NOT_SENT}: {exc}", 502)
     view = view if view in VIEWS else "desktop"
     return RedirectResponse(day_url(date, view, chosen, notice="sent"), status_code=303)
 
@@ -323,7 +357,7 @@ def _decide(request: Request, ed: Editor, date: str, csrf: str, approve: bool) -
     try:
         act(ed.web.store, ed.web.config, date, ed.name)
     except NotFoundError as exc:
-        return ed.web.message(request, "No digest", str(exc), 404)
+        return action_failed(request, ed, date, "No digest", str(exc), 404)
     notice = "approved" if approve else "held"
     return RedirectResponse(day_url(date, "desktop", None, notice=notice), status_code=303)
 
