@@ -20,6 +20,7 @@ import pytest
 from click.testing import Result
 
 from digest.config import Config
+from digest.errors import ApprovalError
 from digest.store import Store
 
 from .conftest import SAMPLE_DAY, SAMPLES
@@ -302,7 +303,9 @@ def test_once_sending_began_an_edit_corrects_the_archive_only(
     assert invoke(env, "ingest", str(SAMPLES)).exit_code == 0
     d = digest_json(env)
     _, story_id, title = stories(d)[0]
-    store.begin_send(DAY)  # the send has begun (a process started it, then died)
+    assert store.begin_send(
+        DAY, required=False
+    )  # the send has begun (a process started it, then died)
 
     r = edit(env, "--story", story_id, "--title", "Corrected after sending")
     assert r.exit_code == 0 and "corrects the archive only" in r.stdout
@@ -376,3 +379,73 @@ def test_migration_0007_keeps_older_digests_as_their_own_base_and_downgrades(
             assert inspect(conn).has_table("overrides")
     finally:
         store.close()
+
+
+# ---- what review found: approval at the send's start, pins, control characters ----------------
+
+
+def test_a_send_starts_only_while_the_day_is_approved(store: Store, env: dict[str, str]) -> None:
+    assert store.begin_send(DAY, required=True) is None  # pending: no send is begun
+    assert store.find_send(DAY) is None and not store.is_published(DAY)
+    assert invoke(env, "approve", "--date", DAY).exit_code == 0
+    _, story_id, _ = stories(digest_json(env))[0]
+    assert invoke(env, "approve", "--date", DAY).exit_code == 0
+    # An edit between the approval check and the send's start withdraws the approval: the
+    # send must not begin (nor the day be published) with a digest nobody approved.
+    assert edit(env, "--story", story_id, "--title", "Changed at the last moment").exit_code == 0
+    assert store.begin_send(DAY, required=True) is None
+    assert store.find_send(DAY) is None and not store.is_published(DAY)
+    assert invoke(env, "approve", "--date", DAY).exit_code == 0
+    begun = store.begin_send(DAY, required=True)
+    assert begun is not None and begun[1].subject.endswith("Changed at the last moment")
+
+
+def test_an_approval_names_the_version_it_saw(store: Store, env: dict[str, str]) -> None:
+    seen = store.digest_version(DAY)
+    _, story_id, _ = stories(digest_json(env))[0]
+    assert store.digest_version(DAY) == seen  # composing again the same: the same version
+    assert edit(env, "--story", story_id, "--title", "Edited meanwhile").exit_code == 0
+    assert seen is not None and store.digest_version(DAY) != seen
+    with pytest.raises(ApprovalError, match="changed since it was shown"):
+        store.set_approval(DAY, "approved", "alice", seen)
+    assert store.approval(DAY, required=True) == "pending"
+    store.set_approval(DAY, "approved", "alice", store.digest_version(DAY))
+    assert store.approval(DAY, required=True) == "approved"
+
+
+def test_the_lead_is_pinned_even_when_first_and_forgotten_when_dropped(
+    store: Store, env: dict[str, str]
+) -> None:
+    (_, first, _), (_, second, _) = stories(digest_json(env))[:2]
+    r = edit(env, "--story", first, "--lead")
+    assert r.exit_code == 0 and ": lead: " in r.stdout  # pinned: composing cannot move it
+    assert edit(env, "--story", first, "--drop").exit_code == 0
+    assert [e["field"] for e in log(env)] == ["lead", "dropped", "lead"]
+    assert stories(digest_json(env))[0][1] == second
+    assert store.overrides(DAY).get("day", "lead") is None
+    assert edit(env, "--story", first, "--restore").exit_code == 0
+    # Restored, it is not the editor's lead again by surprise: the pin went with the drop.
+    assert [e["field"] for e in log(env)][-1] == "dropped"
+    assert store.overrides(DAY).get("day", "lead") is None
+    r = edit(env, "--story", second, "--up", "--down")
+    assert r.exit_code == 2 and "cannot go together" in r.stderr
+    r = edit(env, "--story", second, "--drop", "--restore")
+    assert r.exit_code == 2 and "cannot go together" in r.stderr
+
+
+@pytest.mark.parametrize("bad", ["a\x01b", "esc\x1b[31mred", "nul\x00", "del\x7f"])
+def test_control_characters_are_refused_in_one_line(env: dict[str, str], bad: str) -> None:
+    _, story_id, _ = stories(digest_json(env))[0]
+    for args in (("--story", story_id, "--title", bad), ("--subject", bad)):
+        r = edit(env, *args)
+        assert r.exit_code == 2 and len(r.stderr.splitlines()) == 1
+        assert "control character" in r.stderr
+    assert log(env) == []
+
+
+def test_an_editor_is_told_once_whoever_claims_first(store: Store) -> None:
+    assert store.claim_notice(DAY, "chief@example.org")
+    assert not store.claim_notice(DAY, "chief@example.org")  # another machine, same run
+    store.release_notice(DAY, "chief@example.org")  # its mail failed: the next run tries
+    assert store.claim_notice(DAY, "chief@example.org")
+    assert store.editors_told(DAY) == {"chief@example.org"}

@@ -5,6 +5,7 @@ the archive's "Corrected" mark for an edit made after the send began."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import warnings
 from collections.abc import Iterator
@@ -187,7 +188,7 @@ def test_after_the_send_began_edits_correct_the_archive_which_says_so(
 ) -> None:
     csrf = login(client)
     story = composed.sections[0].stories[0]
-    store.begin_send(SAMPLE_DAY)
+    assert store.begin_send(SAMPLE_DAY, required=False)
     assert "Corrected" not in client.get(f"/archive/{SAMPLE_DAY}").text
     assert "Sending has begun" in client.get(DAY_PAGE).text
     code, where = post(client, csrf, story=story.id, title="Fixed after sending")
@@ -198,3 +199,71 @@ def test_after_the_send_began_edits_correct_the_archive_which_says_so(
     assert re.search(r'<time datetime="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00">', page)
     assert "Fixed after sending" in client.get("/archive/").text  # its subject names the lead
     assert csrf_of(client.get(DAY_PAGE).text) == csrf
+
+
+def test_approve_refuses_a_digest_changed_since_the_page_showed_it(
+    cfg: Config, store: Store, composed: Digest
+) -> None:
+    required = dataclasses.replace(cfg, approval="required")
+    with TestClient(create_app(required, store), base_url=BASE) as client:
+        csrf = login(client)
+        page = client.get(DAY_PAGE).text
+        shown = re.search(r'name="version" value="([0-9a-f]+)"', page)
+        assert shown and shown.group(1) == store.digest_version(SAMPLE_DAY)
+        story = composed.sections[1].stories[0]
+        assert post(client, csrf, story=story.id, title="Another editor's title")[0] == 303
+        approve = f"{DAY_PAGE}/approve"
+        r = client.post(approve, data={"csrf": csrf, "version": shown.group(1)})
+        assert r.status_code == 409 and "changed since it was shown" in r.text
+        assert store.approval(SAMPLE_DAY, required=True) == "pending"
+        fresh = re.search(r'name="version" value="([0-9a-f]+)"', client.get(DAY_PAGE).text)
+        assert fresh and fresh.group(1) != shown.group(1)
+        data = {"csrf": csrf, "version": fresh.group(1)}
+        r = client.post(approve, data=data, follow_redirects=False)
+        assert r.status_code == 303 and store.approval(SAMPLE_DAY, required=True) == "approved"
+
+
+def test_a_stale_form_changes_only_what_its_editor_changed(
+    client: TestClient, store: Store, composed: Digest
+) -> None:
+    csrf = login(client)
+    story = composed.sections[1].stories[0]
+    stale = {"story": story.id, "was_title": story.title, "was_summary": story.summary}
+    stale["was_section"] = stale["section"] = composed.sections[1].name
+    # Another editor retitles the story after this page was loaded ...
+    assert post(client, csrf, story=story.id, title="The other editor's title")[0] == 303
+    # ... and this one saves only a new summary from the old page.
+    code, _ = post(client, csrf, **stale, title=story.title, summary="My new summary.")
+    assert code == 303
+    edited = next(st for s in current(store).sections for st in s.stories if st.id == story.id)
+    assert (edited.title, edited.summary) == ("The other editor's title", "My new summary.")
+    assert [e.field for e in desk.log(store, SAMPLE_DAY)] == ["title", "summary"]
+
+
+def test_a_section_gone_from_the_config_is_kept_by_a_title_only_save(
+    cfg: Config, store: Store, composed: Digest
+) -> None:
+    gone = composed.sections[1]
+    fewer = dataclasses.replace(cfg, sections=tuple(s for s in cfg.sections if s.name != gone.name))
+    with TestClient(create_app(fewer, store), base_url=BASE) as c:
+        csrf = login(c)
+        page = c.get(DAY_PAGE).text
+        story = gone.stories[0]
+        form = page.split(f'id="story-{story.id}"')[1].split("</details>")[0]
+        assert f"<option selected>{unescape(gone.name)}</option>" in unescape(form)
+        r = c.post(
+            EDIT,
+            data={
+                "csrf": csrf,
+                "story": story.id,
+                "title": "Only the title",
+                "was_title": story.title,
+                "summary": story.summary,
+                "was_summary": story.summary,
+                "section": gone.name,
+                "was_section": gone.name,
+            },
+            follow_redirects=False,
+        )
+        assert r.status_code == 303
+    assert [(e.field, e.new) for e in desk.log(store, SAMPLE_DAY)] == [("title", "Only the title")]

@@ -19,11 +19,11 @@ BY = "cli"  # who made the edit, as the log records it
 @click.option("--title", help="The story's new title ('' puts back the composed one).")
 @click.option("--summary", help="The story's new summary ('' puts back the composed one).")
 @click.option("--section", metavar="NAME", help="Move the story or headline to this section.")
-@click.option("--drop", "drop", flag_value=True, default=None, help="Leave it out.")
-@click.option("--restore", "drop", flag_value=False, help="Put a dropped one back.")
+@click.option("--drop", is_flag=True, help="Leave it out.")
+@click.option("--restore", is_flag=True, help="Put a dropped one back.")
 @click.option("--lead", is_flag=True, help="Make the story the lead: first, and the subject's.")
-@click.option("--up", "move", flag_value=-1, default=0, type=int, help="One place up.")
-@click.option("--down", "move", flag_value=1, type=int, help="One place down in its section.")
+@click.option("--up", is_flag=True, help="Move the story one place up in its section.")
+@click.option("--down", is_flag=True, help="Move the story one place down in its section.")
 @click.option("--subject", help="The day's subject line ('' puts back the composed one).")
 @click.option("--preheader", help="The day's preheader ('' puts back the composed one).")
 @click.pass_obj
@@ -35,9 +35,11 @@ def edit(
     title: str | None,
     summary: str | None,
     section: str | None,
-    drop: bool | None,
+    drop: bool,
+    restore: bool,
     lead: bool,
-    move: int,
+    up: bool,
+    down: bool,
     subject: str | None,
     preheader: str | None,
 ) -> None:
@@ -56,15 +58,21 @@ def edit(
       digest edit --date 2026-11-26 --headline "Some headline" --section Defense
       digest edit --date 2026-11-26 --subject "Ariane 6 flies, and more"
     """
+    for pair, both in (
+        ("--drop and --restore", drop and restore),
+        ("--up and --down", up and down),
+    ):
+        if both:
+            raise click.UsageError(f"{pair} cannot go together")
     request = desk.EditRequest(
         story=story,
         headline=headline,
         title=title,
         summary=summary,
         section=section,
-        drop=drop,
+        drop=True if drop else False if restore else None,
         lead=lead,
-        move=move,
+        move=-1 if up else 1 if down else 0,
         subject=subject,
         preheader=preheader,
     )

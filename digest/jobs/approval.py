@@ -29,19 +29,23 @@ def state(store: Store, config: Config, date: str) -> str:
     return store.approval(date, config.approval_required)
 
 
-def _decide(store: Store, config: Config, date: str, after: str, by: str) -> Change:
+def _decide(
+    store: Store, config: Config, date: str, after: str, by: str, seen: str | None = None
+) -> Change:
     if not store.has_digest(date):
         raise NotFoundError(
             f"no digest for {date}: compose it first (digest compose --date {date})"
         )
     before = state(store, config, date)
-    store.set_approval(date, after, by)
+    store.set_approval(date, after, by, seen)
     return Change(date, before, after)
 
 
-def approve(store: Store, config: Config, date: str, by: str) -> Change:
-    """Let the day go out: the next `digest run` or `digest send` sends it (or resumes it)."""
-    return _decide(store, config, date, "approved", by)
+def approve(store: Store, config: Config, date: str, by: str, seen: str | None = None) -> Change:
+    """Let the day go out: the next `digest run` or `digest send` sends it (or resumes it).
+    `seen`: the digest_version the editor looked at (the day page's); ApprovalError when
+    the digest has changed since. None approves the digest as it is (the command line)."""
+    return _decide(store, config, date, "approved", by, seen)
 
 
 def hold(store: Store, config: Config, date: str, by: str) -> Change:

@@ -8,6 +8,7 @@ what was approved); after, it corrects the archive's copy only.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 from ..config import Config
@@ -67,7 +68,12 @@ def _short(text: str, limit: int = 60) -> str:
 
 
 def _text(value: str, what: str, limit: int) -> str:
+    """The value with its white space made plain; EditError for a character no email header
+    or page may carry (a control character: it would break the message, or a terminal)."""
     value = clean_spaces(value)
+    bad = next((ch for ch in value if unicodedata.category(ch).startswith("C")), None)
+    if bad is not None:
+        raise EditError(f"the {what} holds a control character ({bad!r}); take it out")
     if len(value) > limit:
         raise EditError(f"the {what} is {len(value)} characters; at most {limit} are allowed")
     return value
@@ -84,20 +90,23 @@ def _section(config: Config, name: str) -> str:
 class _Desk:
     """One edit's view of the day: its composition, its overrides, the digest they make."""
 
-    def __init__(self, store: Store, config: Config, date: str) -> None:
+    def __init__(self, config: Config, date: str, base: Digest, ov: Overrides) -> None:
         self.config = config
         self.date = date
-        self.base = store.base_digest(date)
-        self.ov = store.overrides(date)
-        self.now = apply(self.base, self.ov, config)
+        self.base = base
+        self.ov = ov
+        self.now = apply(base, ov, config)
 
-    def edited(self, base: Digest, ov: Overrides) -> Digest:
-        try:
-            return apply(base, ov, self.config)
-        except ComposeError:
-            raise EditError(
-                f"that would leave the digest for {self.date} without a story; restore or keep one"
-            ) from None
+    @classmethod
+    def of(cls, store: Store, config: Config, date: str) -> _Desk:
+        return cls(config, date, store.base_digest(date), store.overrides(date))
+
+    def changes(self, req: EditRequest) -> list[Change]:
+        if req.story is not None:
+            return self.story_changes(req, req.story)
+        if req.headline is not None:
+            return self.headline_changes(req, req.headline)
+        return self.day_changes(req)
 
     def story_changes(self, req: EditRequest, story_id: str) -> list[Change]:
         stories = base_stories(self.base)
@@ -126,22 +135,17 @@ class _Desk:
         text_change("title", req.title, current.title, composed.title, TITLE_CHARS)
         text_change("summary", req.summary, current.summary, composed.summary, SUMMARY_CHARS)
         composed_section = next(s.name for s in self.base.sections if composed in s.stories)
-        if req.section is not None:
-            name = _section(self.config, req.section)
-            was = self.ov.get(target, "section") or composed_section
-            if name != was:
-                value = None if name == composed_section else name
-                changes.append(Change(target, "section", value, label, was, name))
-        if req.drop is True and where is not None:
-            changes.append(Change(target, "dropped", "1", label, "shown", "dropped"))
-        if req.drop is False and where is None:
-            changes.append(Change(target, "dropped", None, label, "dropped", "shown"))
+        changes += self._placing(req, target, label, composed_section, dropped=where is None)
         if (req.lead or req.move) and (where is None or req.drop):
             raise EditError(f"story {story_id} is dropped; restore it first")
-        if req.lead and self.now.sections[0].stories[:1] != (current,):
+        if req.lead and self.ov.get(DAY, "lead") != story_id:
+            # Kept even when composing put it first already: composing again must not
+            # change the lead an editor chose.
             lead = self.now.sections[0].stories[0] if self.now.sections[0].stories else None
             was = _short(lead.title, 120) if lead else ""
             changes.append(Change(DAY, "lead", story_id, label, was, label))
+        if req.drop is True and where is not None and self.ov.get(DAY, "lead") == story_id:
+            changes.append(Change(DAY, "lead", None, label, label, "(as composed)"))
         if req.move and where is not None:
             changes.append(self._move(story_id, req.move, where[0].name, label))
         return changes
@@ -177,10 +181,17 @@ class _Desk:
         label = _short(headline, 120)
         composed = next(s.name for s in self.base.sections if headline in s.headlines)
         dropped = self.ov.get(target, "dropped") is not None
+        return self._placing(req, target, label, composed, dropped)
+
+    def _placing(
+        self, req: EditRequest, target: str, label: str, composed: str, dropped: bool
+    ) -> list[Change]:
+        """The changes of an item's section (`composed`: where composing put it) and of
+        whether it is dropped."""
         changes: list[Change] = []
-        if req.section is not None:
+        was = self.ov.get(target, "section") or composed
+        if req.section is not None and req.section != was:
             name = _section(self.config, req.section)
-            was = self.ov.get(target, "section") or composed
             if name != was:
                 value = None if name == composed else name
                 changes.append(Change(target, "section", value, label, was, name))
@@ -229,17 +240,20 @@ def edit(store: Store, config: Config, date: str, req: EditRequest, by: str) -> 
     """Make one edit (several fields of one item at once) as editor `by`. An edit that
     changes nothing records nothing."""
     _check(req)
-    desk = _Desk(store, config, date)
-    if req.story is not None:
-        changes = desk.story_changes(req, req.story)
-    elif req.headline is not None:
-        changes = desk.headline_changes(req, req.headline)
-    else:
-        changes = desk.day_changes(req)
-    if not changes:
-        return EditResult((), store.get_digest(date), False)
-    digest, started = store.edit_digest(date, changes, by, desk.edited)
-    return EditResult(tuple(changes), digest, started)
+
+    def plan(base: Digest, ov: Overrides) -> list[Change]:
+        return _Desk(config, date, base, ov).changes(req)
+
+    def edited(base: Digest, ov: Overrides) -> Digest:
+        try:
+            return apply(base, ov, config)
+        except ComposeError:
+            raise EditError(
+                f"that would leave the digest for {date} without a story; restore or keep one"
+            ) from None
+
+    changes, digest, started = store.edit_digest(date, plan, by, edited)
+    return EditResult(changes, digest, started and bool(changes))
 
 
 def log(store: Store, date: str) -> list[Edit]:
@@ -261,7 +275,7 @@ class DeskView:
 
 
 def desk_view(store: Store, config: Config, date: str) -> DeskView:
-    desk = _Desk(store, config, date)
+    desk = _Desk.of(store, config, date)
     names = config.section_names
     dropped = [p for p in placed(desk.base, desk.ov, names) if p.section is None]
     return DeskView(

@@ -92,6 +92,7 @@ class DayView:
     counts: SendCounts
     sending: bool
     approval: str  # pending, approved or held
+    version: str | None = None  # what an approval from this view names (digest_version)
 
 
 def day_view(
@@ -107,7 +108,8 @@ def day_view(
         return DayView(date, None, None, counts, False, day_state)
     digest = store.get_digest(date)
     template = Outgoing(config).variants(digest).get(sections)
-    return DayView(date, digest, template, counts, send_id is not None, day_state)
+    version = store.digest_version(date)
+    return DayView(date, digest, template, counts, send_id is not None, day_state, version)
 
 
 def variant(

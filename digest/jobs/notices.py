@@ -61,18 +61,18 @@ def tell_editors(store: Store, outgoing: Outgoing, date: str) -> Notice:
         return Notice()
     told: list[str] = []
     warnings: list[str] = []
-    already = store.editors_told(date)
     for to in config.editor_emails:
-        if to in already:
+        # Claimed before it is mailed: two machines running `digest run` at once tell each
+        # editor once between them.
+        if not store.claim_notice(date, to):
             continue
         try:
             message = outgoing.sign(approval_request(config, date, to))
             deliver_one(outgoing, f"{date}/editor-notices", to, message)
         except (DigestError, OSError) as exc:
+            store.release_notice(date, to)
             warnings.append(f"warning: {to} was not told that {date} waits for approval: {exc}")
             continue
-        # At once, each: a run stopped halfway tells nobody twice.
-        store.record_told(date, to)
         told.append(to)
     return Notice(tuple(told), tuple(warnings))
 

@@ -14,7 +14,7 @@ from ..deliver.outgoing import Outgoing
 from ..deliver.send import Sender, SendOptions, SendResult, recipient_for
 from ..deliver.transport import Envelope
 from ..deliver.workers import run_in_processes
-from ..errors import ComposeError, ConfigError, NotFoundError
+from ..errors import ApprovalError, ComposeError, ConfigError, NotFoundError
 from ..lock import run_lock
 from ..store import SendCounts, Store
 from ..store.progress import WorkerShare
@@ -61,7 +61,11 @@ def _send_locked(
     config = outgoing.config
     # The send starts here, with the digest as it stands: edits from now on correct the
     # archive's copy, never what the rest of the subscribers get.
-    _, digest = store.begin_send(request.date)
+    begun = store.begin_send(request.date, config.approval_required)
+    if begun is None:  # an edit or a hold came since the approval was checked
+        approval.check_sendable(store, config, request.date)
+        raise ApprovalError(f"the digest for {request.date} is no longer approved")
+    digest = begun[1]
     workers = request.workers or 1
     rate = config.rate if request.rate is None else request.rate
     options = SendOptions(
@@ -201,7 +205,11 @@ def run(
             notice = notices.tell_editors(store, outgoing, date) if pending else notices.Notice()
             return RunResult(report, composed, None, day_state, date, notice)
         request = SendRequest(date=date, transport=outgoing.transport_name)
-        result = _send_locked(store, outgoing, request, progress, None)
+        try:
+            result = _send_locked(store, outgoing, request, progress, None)
+        except ApprovalError:  # an edit withdrew the approval a moment ago: a later run
+            day_state = approval.state(store, config, date)
+            return RunResult(report, composed, None, day_state, date)
     return RunResult(report, composed, result, day_state, date)
 
 

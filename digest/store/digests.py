@@ -4,6 +4,7 @@ published ones (whose send has begun) for the archive and its feed."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -59,6 +60,11 @@ def lock_day(conn: Connection, date: str) -> None:
     conn.execute(update(DigestRow).where(col(DigestRow.date) == date).values(date=date))
 
 
+def version_of(conn: Connection, date: str) -> str | None:
+    data = conn.execute(select(DigestRow.data).where(col(DigestRow.date) == date)).scalar()
+    return None if data is None else hashlib.sha256(data.encode()).hexdigest()[:16]
+
+
 def has_send(conn: Connection, date: str) -> bool:
     return conn.execute(select(SendRow.id).where(col(SendRow.date) == date)).first() is not None
 
@@ -97,16 +103,31 @@ class DigestStore(BaseStore):
         """Store a fresh composition of the day with the day's overrides applied
         (`edited(base, overrides)`), unless its send has begun (ComposeError: subscribers
         would get different digests for one day). An approval given before is withdrawn."""
+        date = base.date
         with self.errors(), self.engine.begin() as conn:
-            lock_day(conn, base.date)
-            if has_send(conn, base.date):
+            # The row first, so that there is one to lock: a first compose running at the
+            # same time on another machine waits here until it commits (on PostgreSQL a
+            # missing row locks nothing), and a send it began then is seen below.
+            first = {"date": date, "subject": base.subject, "preheader": base.preheader}
+            conn.execute(
+                insert_new(self.engine, DigestRow),
+                [{**first, "data": dumps(base), "base": dumps(base), "composed_at": now()}],
+            )
+            lock_day(conn, date)
+            if has_send(conn, date):
                 raise ComposeError(
-                    f"the digest for {base.date} is already being sent; it cannot change now"
+                    f"the digest for {date} is already being sent; it cannot change now"
                 )
-            digest = edited(base, self.read_overrides(conn, base.date))
+            digest = edited(base, self.read_overrides(conn, date))
             self._write(conn, digest, base)
-            withdraw(conn, base.date)
+            withdraw(conn, date)
         return digest
+
+    def digest_version(self, date: str) -> str | None:
+        """A short fingerprint of what the day's digest holds now (None: no digest): an
+        approval given on a page names it, so a digest changed since is not approved unseen."""
+        with self.errors(), self.engine.connect() as conn:
+            return version_of(conn, date)
 
     @staticmethod
     def read_overrides(conn: Connection, date: str) -> Overrides:
@@ -117,14 +138,21 @@ class DigestStore(BaseStore):
         )
         return Overrides({(target, name): value for target, name, value in rows})
 
-    def begin_send(self, date: str) -> tuple[int, Digest]:
+    def begin_send(self, date: str, required: bool) -> tuple[int, Digest] | None:
         """The day's send, created once (the unique date decides any race), and the digest it
-        sends: what `data` holds when it starts, which no edit changes from then on."""
+        sends: what `data` holds when it starts, which no edit changes from then on. None,
+        and no send, unless the day is approved at that moment (`required`: as the
+        `approval` setting says): an edit just made may have withdrawn the approval."""
         with self.errors(), self.engine.begin() as conn:
             lock_day(conn, date)
             row = conn.execute(select(DigestRow.data).where(col(DigestRow.date) == date)).first()
             if row is None:
                 raise NotFoundError(f"no digest for {date}: run 'digest compose --date {date}'")
+            state = conn.execute(
+                select(ApprovalRow.state).where(col(ApprovalRow.date) == date)
+            ).scalar()
+            if (state or ("pending" if required else "approved")) != "approved":
+                return None
             conn.execute(insert_new(self.engine, SendRow), [{"date": date, "started_at": now()}])
             found = conn.execute(select(SendRow.id).where(col(SendRow.date) == date)).scalar()
         assert found is not None

@@ -65,13 +65,15 @@ class EditStore(BaseStore):
     def edit_digest(
         self,
         date: str,
-        changes: Sequence[Change],
+        plan: Callable[[Digest, Overrides], Sequence[Change]],
         editor: str,
         edited: Callable[[Digest, Overrides], Digest],
-    ) -> tuple[Digest, bool]:
-        """Record the changes and store the day's digest made again from its base with every
-        override (`edited(base, overrides)`). Returns it, and whether the send had begun
-        (then it is the archive's corrected copy only)."""
+    ) -> tuple[tuple[Change, ...], Digest, bool]:
+        """Decide the changes from the day's base and overrides as they are now
+        (`plan(base, overrides)`: under the day's lock, so two editors' edits never work from
+        the same stale view), record them, and store the day's digest made again from its
+        base with every override (`edited(base, overrides)`). Returns the changes, the
+        digest, and whether the send had begun (then it is the archive's corrected copy)."""
         stamp = now()
         with self.errors(), self.engine.begin() as conn:
             lock_day(conn, date)
@@ -81,6 +83,10 @@ class EditStore(BaseStore):
             if row is None:
                 raise NotFoundError(f"no digest for {date}: run 'digest compose --date {date}'")
             started = has_send(conn, date)
+            base = Digest.from_json(json.loads(row.base or row.data))
+            changes = tuple(plan(base, DigestStore.read_overrides(conn, date)))
+            if not changes:
+                return (), Digest.from_json(json.loads(row.data)), started
             for c in changes:
                 key = (
                     col(OverrideRow.date) == date,
@@ -93,25 +99,23 @@ class EditStore(BaseStore):
                         insert_new(self.engine, OverrideRow),
                         [{"date": date, "target": c.target, "field": c.field, "value": c.value}],
                     )
-            if changes:
-                conn.execute(
-                    insert_new(self.engine, EditRow),
-                    [
-                        {
-                            "date": date,
-                            "target": c.target,
-                            "label": c.label,
-                            "field": c.field,
-                            "old": c.old,
-                            "new": c.new,
-                            "editor": editor,
-                            "at": stamp,
-                            "archive_only": started,
-                        }
-                        for c in changes
-                    ],
-                )
-            base = Digest.from_json(json.loads(row.base or row.data))
+            conn.execute(
+                insert_new(self.engine, EditRow),
+                [
+                    {
+                        "date": date,
+                        "target": c.target,
+                        "label": c.label,
+                        "field": c.field,
+                        "old": c.old,
+                        "new": c.new,
+                        "editor": editor,
+                        "at": stamp,
+                        "archive_only": started,
+                    }
+                    for c in changes
+                ],
+            )
             digest = edited(base, DigestStore.read_overrides(conn, date))
             values: dict[str, object] = {"subject": digest.subject, "preheader": digest.preheader}
             if started:
@@ -120,7 +124,7 @@ class EditStore(BaseStore):
                 values.update(data=dumps(digest))
                 withdraw(conn, date)
             conn.execute(update(DigestRow).where(col(DigestRow.date) == date).values(**values))
-        return digest, started
+        return changes, digest, started
 
     def edit_log(self, date: str) -> list[Edit]:
         """The day's edits, oldest first."""

@@ -40,9 +40,27 @@ def edit(
     section: Field = None,
     subject: Field = None,
     preheader: Field = None,
+    was_title: Field = None,
+    was_summary: Field = None,
+    was_section: Field = None,
+    was_subject: Field = None,
+    was_preheader: Field = None,
 ) -> Response:
+    """One edit. A field sent with the value the page showed (its `was_` twin) is left out:
+    only what the editor changed is an edit, so a page loaded before someone else's edit
+    does not undo it."""
     _check_csrf(ed, csrf)
     valid_date(date)
+    title, summary, section, subject, preheader = (
+        None if value == shown else value
+        for value, shown in (
+            (title, was_title),
+            (summary, was_summary),
+            (section, was_section),
+            (subject, was_subject),
+            (preheader, was_preheader),
+        )
+    )
     if action is not None and action not in ACTIONS:
         return action_failed(request, ed, date, "Not changed", f"Unknown action {action!r}.", 400)
     try:

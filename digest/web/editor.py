@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..deliver.message import MessageTemplate, fill_tokens
 from ..errors import (
+    ApprovalError,
     ComposeError,
     ConfigError,
     DeliveryFailure,
@@ -284,6 +285,7 @@ def day(
         counts=shown.counts,
         sending=shown.sending,
         approval=shown.approval,
+        version=shown.version,
         day_url=day_url,
         frame_src=f"/editor/{date}/frame?{urlencode([('sections', s) for s in chosen or ()])}",
         csrf=ed.csrf,
@@ -350,22 +352,35 @@ def test_copy(
     return RedirectResponse(day_url(date, view, chosen, notice="sent"), status_code=303)
 
 
-def _decide(request: Request, ed: Editor, date: str, csrf: str, approve: bool) -> Response:
+def _decide(
+    request: Request, ed: Editor, date: str, csrf: str, approve: bool, seen: str | None = None
+) -> Response:
     _check_csrf(ed, csrf)
     valid_date(date)
-    act = approval.approve if approve else approval.hold
     try:
-        act(ed.web.store, ed.web.config, date, ed.name)
+        if approve:
+            approval.approve(ed.web.store, ed.web.config, date, ed.name, seen or None)
+        else:
+            approval.hold(ed.web.store, ed.web.config, date, ed.name)
     except NotFoundError as exc:
         return action_failed(request, ed, date, "No digest", str(exc), 404)
+    except ApprovalError as exc:
+        return action_failed(request, ed, date, "Not approved", str(exc), 409)
     notice = "approved" if approve else "held"
     return RedirectResponse(day_url(date, "desktop", None, notice=notice), status_code=303)
 
 
 @router.post("/{date}/approve", response_model=None)
-def approve(request: Request, ed: EditorDep, date: str, csrf: CsrfField = "") -> Response:
-    """Let the day go out (or resume its send): the next `digest run` sends it."""
-    return _decide(request, ed, date, csrf, approve=True)
+def approve(
+    request: Request,
+    ed: EditorDep,
+    date: str,
+    csrf: CsrfField = "",
+    version: Annotated[str, Form()] = "",
+) -> Response:
+    """Let the day go out (or resume its send): the next `digest run` sends it. `version`
+    names the digest the editor saw: one changed since is not approved unseen."""
+    return _decide(request, ed, date, csrf, approve=True, seen=version)
 
 
 @router.post("/{date}/hold", response_model=None)
