@@ -5,10 +5,14 @@ Plain frozen dataclasses, so every stage can be tested without a database.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from .text import fold
+
 TitleSource = Literal["document", "headline", "sentence"]
+SLUG_WORDS = 8
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,22 @@ class StoryItem:
     # name it by. Empty for a story that was never stored, or composed before ids.
     id: str = ""
 
+    @property
+    def slug(self) -> str:
+        """The story's name in its archive page's address: its id, then the first words of
+        its title ("17-japan-and-philippines-sign-pact-on-joint"). Only the id finds the
+        story: an edited title changes the words, and the old address still leads to it.
+        Empty for a story without an id (it has no page)."""
+        if not self.id:
+            return ""
+        found = [w for w in re.split(r"[^a-z0-9]+", fold(self.title)) if w][:SLUG_WORDS]
+        return "-".join([self.id, *found])
+
+
+def story_path(date: str, story: StoryItem) -> str | None:
+    """The story's archive page, under the site's base URL (None: it has none)."""
+    return f"/archive/{date}/{story.slug}" if story.slug else None
+
 
 @dataclass(frozen=True)
 class Section:
@@ -77,6 +97,9 @@ class Digest:
     subject: str
     preheader: str
     sections: tuple[Section, ...] = field(default_factory=tuple)
+    # Related headlines that are stories in the archive (that day or earlier): the headline's
+    # match_key -> the story's path (story_path), for the email and the archive to link.
+    headline_links: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -99,6 +122,7 @@ class Digest:
                 }
                 for s in self.sections
             ],
+            "headline_links": dict(self.headline_links),
         }
 
     @classmethod
@@ -118,6 +142,7 @@ class Digest:
                 )
                 for s in data["sections"]
             ),
+            headline_links=dict(data.get("headline_links", {})),
         )
 
     def only(self, names: frozenset[str] | None) -> Digest:

@@ -102,7 +102,7 @@ def test_compose_groups_in_config_order_and_dedupes_headlines(config: Config) ->
 def test_json_shape(config: Config) -> None:
     d = compose("2026-11-26", [doc("Rocket launch succeeds", ["A rocket reached orbit."])], config)
     data = d.to_json()
-    assert set(data) == {"date", "subject", "preheader", "sections"}
+    assert set(data) == {"date", "subject", "preheader", "sections", "headline_links"}
     assert set(data["sections"][0]) == {"name", "stories", "headlines"}
     assert set(data["sections"][0]["stories"][0]) == {"id", "title", "summary", "source"}
 
