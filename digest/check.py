@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from .addresses import aligned, domain_of
 from .config import Config
-from .deliver.dkim import load_key, public_record
+from .deliver.dkim import configured_keys, ed25519_only, load_key, public_record
 
 GMAIL_CLIP = 102_000  # bytes of HTML past which Gmail clips ("102 KB", counted conservatively)
 MAX_LINE = 998  # RFC 5322, without the CRLF
@@ -206,24 +206,45 @@ def check_parts(msg: Message, config: Config | None) -> list[Finding]:
     return found
 
 
-def _dkim_tags(msg: Message) -> dict[str, str] | None:
-    value = msg.get("DKIM-Signature")
-    if value is None:
-        return None
-    tags = {}
-    for item in "".join(str(value).split()).split(";"):
-        key, _, val = item.partition("=")
-        tags[key] = val
-    return tags
+def _dkim_tags(msg: Message) -> list[dict[str, str]]:
+    """The tags of every DKIM-Signature, top down (the order verifiers number them in)."""
+    found = []
+    for value in msg.get_all("DKIM-Signature") or []:
+        tags = {}
+        for item in "".join(str(value).split()).split(";"):
+            key, _, val = item.partition("=")
+            tags[key] = val
+        found.append(tags)
+    return found
+
+
+def _configured_records(config: Config | None) -> dict[tuple[str, str], bytes]:
+    """The DNS record of each configured key, by (selector, domain)."""
+    if not config or not config.dkim_key_files or not config.dkim_selectors:
+        return {}
+    domain = (config.dkim_domain or domain_of(config.from_addr)).lower()
+    return {
+        (selector.lower(), domain): public_record(load_key(path)).encode()
+        for selector, path in configured_keys(config)
+    }
+
+
+def _dkimpy_verify(data: bytes, idx: int, record: bytes) -> bool:
+    import dkim as dkimpy  # type: ignore[import-untyped]
+
+    return bool(dkimpy.DKIM(data).verify(idx=idx, dnsfunc=lambda _name, timeout=5: record))
 
 
 def check_dkim(
-    msg: Message, data: bytes, config: Config | None, verify: Callable[..., bool] | None = None
+    msg: Message,
+    data: bytes,
+    config: Config | None,
+    verify: Callable[[bytes, int, bytes], bool] | None = None,
 ) -> list[Finding]:
-    """The signature's domain against From (DMARC alignment) and, when the message is signed
-    with the configured key, that the signature verifies (with dkimpy)."""
-    tags = _dkim_tags(msg)
-    if tags is None:
+    """Each signature's domain against From (DMARC alignment) and, for each made with a
+    configured key, that it verifies (with dkimpy); a warning when Ed25519 signs alone."""
+    signatures = _dkim_tags(msg)
+    if not signatures:
         return [
             warning(
                 "dkim",
@@ -232,33 +253,51 @@ def check_dkim(
             )
         ]
     from_domain = domain_of(str(msg.get("From", "")))
-    d, s = tags.get("d", "").lower(), tags.get("s", "").lower()
+    records = _configured_records(config)
+    verify = verify or _dkimpy_verify
     found: list[Finding] = []
-    if not aligned(d, from_domain):
+    for idx, tags in enumerate(signatures):
+        d, s = tags.get("d", "").lower(), tags.get("s", "").lower()
+        if not aligned(d, from_domain):
+            found.append(
+                error(
+                    "dkim_alignment",
+                    f"DKIM domain {d} does not align with the From domain {from_domain}: "
+                    "DMARC fails",
+                )
+            )
+        record = records.get((s, d))
+        if record is None:
+            continue
+        if verify(data, idx, record):
+            what = f"signed {tags.get('a')} (s={s}, d={d}); verifies with the configured key"
+            found.append(info("dkim_ok", what))
+        else:
+            what = f"the DKIM signature (s={s}, d={d}) does not verify"
+            found.append(error("dkim_invalid", what))
+    if ed25519_only([t.get("a", "") for t in signatures]):
         found.append(
-            error(
-                "dkim_alignment",
-                f"DKIM domain {d} does not align with the From domain {from_domain}: DMARC fails",
+            warning(
+                "dkim_ed25519_only",
+                "signed with Ed25519 only: receivers that cannot verify it (SpamAssassin's "
+                "Mail::DKIM among them) see no valid signature; add an RSA key "
+                "(`digest dkim keygen --type rsa`) to dkim_key_file (RFC 8463)",
             )
         )
-    if config and config.dkim_key_file and config.dkim_selector:
-        configured = (
-            config.dkim_selector.lower(),
-            (config.dkim_domain or domain_of(config.from_addr)).lower(),
-        )
-        if (s, d) == configured:
-            record = public_record(load_key(config.dkim_key_file)).encode()
-            if verify is None:
-                import dkim as dkimpy  # type: ignore[import-untyped]
-
-                verify = dkimpy.verify
-            if verify(data, dnsfunc=lambda _name, timeout=5: record):
-                what = f"signed {tags.get('a')} (s={s}, d={d}); verifies with the configured key"
-                found.append(info("dkim_ok", what))
-            else:
-                what = f"the DKIM signature (s={s}, d={d}) does not verify"
-                found.append(error("dkim_invalid", what))
     return found
+
+
+def check_footer(config: Config | None) -> list[Finding]:
+    """Settings the footer needs: US law (CAN-SPAM) wants the sender's postal address."""
+    if config is None or config.postal_address:
+        return []
+    return [
+        warning(
+            "postal_address",
+            "postal_address is not set (DIGEST_POSTAL_ADDRESS): US law (CAN-SPAM) requires "
+            "the sender's physical address in commercial email",
+        )
+    ]
 
 
 # ---- SpamAssassin -------------------------------------------------------------------------
@@ -338,6 +377,7 @@ def check_message(data: bytes, config: Config | None = None, spam: bool = True) 
     msg = email.message_from_bytes(data, policy=email.policy.compat32)
     found = check_lines(data) + check_headers(msg) + check_parts(msg, config)
     found += check_dkim(msg, data, config)
+    found += check_footer(config)
     if spam:
         found += check_spam(data)
     order = {"error": 0, "warning": 1, "info": 2}

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from .config import Config
 from .errors import ComposeError
 from .model import Digest, Document, Section, StoryItem
-from .sections import Classifier
-from .text import clean_spaces, ends_sentence, match_key, sentences
+from .sections import CATEGORY_POINTS, LEAN_POINTS, Classifier
+from .text import clean_spaces, ends_sentence, fold, match_key, sentences
 
 PREHEADER_CHARS = 140
 
@@ -46,6 +48,33 @@ def subject_line(config: Config, date: str, lead_title: str) -> str:
     return clean_spaces(f"{config.name}, {long_date(date)}: {lead_title}")
 
 
+@dataclass(frozen=True)
+class _Pointers:
+    """What points a story to a section besides its words: its feed's categories (one that
+    names a section, or is mapped to one in category_sections) and its source's lean."""
+
+    categories: dict[str, str]  # folded category -> section
+    leans: dict[str, tuple[str, ...]]  # source name -> sections
+
+    def points(self, doc: Document) -> dict[str, int]:
+        found: Counter[str] = Counter()
+        for category in doc.categories:
+            section = self.categories.get(fold(category).strip())
+            if section:
+                found[section] += CATEGORY_POINTS
+        for section in self.leans.get(doc.source or "", ()):
+            found[section] += LEAN_POINTS
+        return dict(found)
+
+
+def _pointers(config: Config) -> _Pointers:
+    named = {fold(name): name for name in config.section_names[:-1]}  # not the catch-all
+    named.update(
+        (fold(category).strip(), section) for category, section in config.category_sections
+    )
+    return _Pointers(named, {s.name: s.sections for s in config.sources})
+
+
 def compose(
     date: str, documents: Sequence[Document], config: Config, ids: Sequence[str] = ()
 ) -> Digest:
@@ -57,6 +86,7 @@ def compose(
     if not documents:
         raise ComposeError(f"no stories for {date}: ingest that day's documents first")
     classifier = Classifier.from_rules(config.sections, config.more_section)
+    pointers = _pointers(config)
     stories: dict[str, list[StoryItem]] = {n: [] for n in config.section_names}
     seen: set[str] = set()
     # Longer stories first within a section: they tend to be the day's substantial pieces.
@@ -67,9 +97,10 @@ def compose(
         if key in seen:
             continue
         seen.add(key)
-        name = classifier.story(doc.title, doc.body, doc.related_links)
+        hints = (*doc.related_links, *doc.categories)
+        name = classifier.story(doc.title, doc.body, hints, pointers.points(doc))
         summary = summarize(doc.body, config.summary_chars)
-        stories[name].append(StoryItem(doc.title, summary, doc.source, story_id))
+        stories[name].append(StoryItem(doc.title, summary, doc.source, story_id, doc.url))
 
     headlines: dict[str, list[str]] = {n: [] for n in config.section_names}
     for doc, _ in ordered:

@@ -8,16 +8,19 @@ never reach a log.
 from __future__ import annotations
 
 import os
-import re
 import secrets
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .addresses import normalize_address
 from .errors import ConfigError
+from .rules import SectionRule as SectionRule  # re-exported: config's readers use them
+from .rules import SourceRule as SourceRule
+from .rules import category_sections, section_rules, source_rules, text_setting
 
 DEFAULTS_FILE = Path(__file__).with_name("default.toml")
 CONFIG_NAME = "digest.toml"
@@ -25,16 +28,6 @@ TLS_MODES = ("none", "starttls", "tls")
 TRANSPORTS = ("smtp", "outbox")
 APPROVAL_MODES = ("auto", "required")  # auto: a day is approved unless held
 SECRET_FILE = ".digest-secret"  # the outbox demo's own link secret, beside the lock file
-
-
-@dataclass(frozen=True)
-class SectionRule:
-    """A topic section: the words and phrases of its topic (what a story is about), and the
-    actors its news names (who: capitals, blocs, leaders), which count for less."""
-
-    name: str
-    keywords: tuple[str, ...]
-    actors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -68,13 +61,19 @@ class Config:
     secret_key: str | None = field(default=None, repr=False)
     unsubscribe_mailto: str | None = None
     return_path: str | None = None
+    # the sender's physical address, in every footer (US CAN-SPAM wants one); None: not shown
+    postal_address: str | None = None
     lock_file: Path = Path("digest.lock")
     # deliverability (DKIM, bounces)
-    dkim_key_file: Path | None = None  # None: messages are not signed
-    dkim_selector: str | None = None
+    # One key per selector, paired in order (an RSA and an Ed25519 key: RFC 8463's dual
+    # signing). Empty: messages are not signed.
+    dkim_key_files: tuple[Path, ...] = ()
+    dkim_selectors: tuple[str, ...] = ()
     dkim_domain: str | None = None  # None: the From domain
     bounce_address: str | None = None  # None: no per-recipient (VERP) envelope sender
     lease_seconds: float = 60.0  # a dead worker's claims return to the queue after this
+    # A subscriber who became active after a day's send began gets that day on a rerun too.
+    back_issues: bool = False
     approval: str = "auto"  # required: a day is sent only once approved (digest approve)
     # told by `digest run` when a day waits for approval (a link to its editor's page)
     editor_emails: tuple[str, ...] = ()
@@ -84,6 +83,13 @@ class Config:
     subscribe_rate_window: float = 3600.0  # seconds
     # ingest
     max_document_bytes: int = 5_000_000  # larger story documents are refused unread
+    # sources fetched by `digest fetch` (and `digest run`), and the time zone whose calendar
+    # decides the day of an item (its published time) and of a page
+    sources: tuple[SourceRule, ...] = ()
+    time_zone: str = "UTC"
+    fetch_timeout: float = 20.0  # seconds to connect, and between bytes of an answer
+    # a feed category -> the section it stands for (besides a category named as a section)
+    category_sections: tuple[tuple[str, str], ...] = ()
     source: str = "defaults"  # which file the settings came from, for messages
 
     @property
@@ -98,26 +104,6 @@ class Config:
     @property
     def default_transport(self) -> str:
         return self.transport or ("smtp" if self.smtp_host else "outbox")
-
-
-# C0 (CR, LF and TAB among them), DEL, C1, and the Unicode line and paragraph separators.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def _text(key: str, value: Any) -> str:
-    """A non-empty string without control characters: settings reach message headers
-    (From, List-Id, List-Unsubscribe, the envelope), URLs and log lines, where a line break
-    would add a header of its own (a Bcc to every message)."""
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError("must be a non-empty string")
-    text = value.strip()
-    found = _CONTROL.search(text)
-    if found:
-        raise ValueError(
-            f"must not contain line breaks or other control characters "
-            f"(U+{ord(found.group()):04X} at character {found.start() + 1})"
-        )
-    return text
 
 
 def _secret(key: str, value: Any) -> str:
@@ -167,9 +153,21 @@ def _bool(key: str, value: Any) -> bool:
     raise ValueError(f"must be true or false, not {value!r}")
 
 
+def _zone(key: str, value: Any) -> str:
+    """An IANA time zone name ("Europe/Paris", "UTC")."""
+    name = text_setting(key, value)
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"must be a time zone name such as UTC or Europe/Paris, not {name!r}"
+        ) from None
+    return name
+
+
 def _choice(options: tuple[str, ...]) -> Callable[[str, Any], str]:
     def parse(key: str, value: Any) -> str:
-        text = _text(key, value).lower()
+        text = text_setting(key, value).lower()
         if text not in options:
             raise ValueError(f"must be one of {', '.join(options)}, not {value!r}")
         return text
@@ -191,7 +189,7 @@ def _addresses(key: str, value: Any) -> tuple[str, ...]:
         if isinstance(item, str) and not item.strip():
             continue  # "a@example.org," or an empty setting
         try:
-            address = normalize_address(_text(key, item))
+            address = normalize_address(text_setting(key, item))
         except ValueError as exc:
             raise ValueError(f"address {i} is not valid: {exc}") from None
         if address not in found:
@@ -200,25 +198,43 @@ def _addresses(key: str, value: Any) -> tuple[str, ...]:
 
 
 def _path(key: str, value: Any) -> Path:
-    return Path(_text(key, value)).expanduser()
+    return Path(text_setting(key, value)).expanduser()
+
+
+def _list_of(convert: Callable[[str, Any], Any]) -> Callable[[str, Any], tuple[Any, ...]]:
+    """A TOML list, or one string (the environment's) separated by commas; empty items and
+    an empty setting mean none. Each item is checked as `convert` checks a single value."""
+
+    def parse(key: str, value: Any) -> tuple[Any, ...]:
+        if isinstance(value, str):
+            items: list[Any] = value.split(",")
+        elif isinstance(value, list):
+            items = value
+        else:
+            raise ValueError("must be a list of strings")
+        return tuple(
+            convert(key, item) for item in items if not (isinstance(item, str) and not item.strip())
+        )
+
+    return parse
 
 
 # TOML key -> (Config field, parser). `from` is a Python keyword, hence from_addr.
 _SCALARS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
-    "name": ("name", _text),
-    "database_url": ("database_url", _text),
+    "name": ("name", text_setting),
+    "database_url": ("database_url", text_setting),
     "outbox": ("outbox", _path),
     "inbox": ("inbox", _path),
-    "base_url": ("base_url", _text),
-    "from": ("from_addr", _text),
+    "base_url": ("base_url", text_setting),
+    "from": ("from_addr", text_setting),
     "summary_chars": ("summary_chars", _number(int, 40)),
     "html_max_bytes": ("html_max_bytes", _number(int, 10_000)),
-    "more_section": ("more_section", _text),
+    "more_section": ("more_section", text_setting),
     "templates": ("templates", _optional(_path)),
     "transport": ("transport", _optional(_choice(TRANSPORTS))),
-    "smtp_host": ("smtp_host", _optional(_text)),
+    "smtp_host": ("smtp_host", _optional(text_setting)),
     "smtp_port": ("smtp_port", _optional(_number(int, 1))),
-    "smtp_username": ("smtp_username", _optional(_text)),
+    "smtp_username": ("smtp_username", _optional(text_setting)),
     "smtp_password": ("smtp_password", _optional(_secret)),
     "smtp_tls": ("smtp_tls", _choice(TLS_MODES)),
     "smtp_timeout": ("smtp_timeout", _number(float, 0.01)),
@@ -230,21 +246,26 @@ _SCALARS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
     "retry_backoff": ("retry_backoff", _number(float, 0)),
     "bounce_limit": ("bounce_limit", _number(int, 1)),
     "secret_key": ("secret_key", _optional(_secret)),
-    "unsubscribe_mailto": ("unsubscribe_mailto", _optional(_text)),
-    "return_path": ("return_path", _optional(_text)),
+    "unsubscribe_mailto": ("unsubscribe_mailto", _optional(text_setting)),
+    "return_path": ("return_path", _optional(text_setting)),
+    "postal_address": ("postal_address", _optional(text_setting)),
     "lock_file": ("lock_file", _path),
-    "dkim_key_file": ("dkim_key_file", _optional(_path)),
-    "dkim_selector": ("dkim_selector", _optional(_text)),
-    "dkim_domain": ("dkim_domain", _optional(_text)),
-    "bounce_address": ("bounce_address", _optional(_text)),
+    "dkim_key_file": ("dkim_key_files", _list_of(_path)),
+    "dkim_selector": ("dkim_selectors", _list_of(text_setting)),
+    "dkim_domain": ("dkim_domain", _optional(text_setting)),
+    "bounce_address": ("bounce_address", _optional(text_setting)),
     "lease_seconds": ("lease_seconds", _number(float, 1)),
+    "back_issues": ("back_issues", _bool),
     "approval": ("approval", _choice(APPROVAL_MODES)),
     "editor_emails": ("editor_emails", _addresses),
     "editor_password": ("editor_password", _optional(_secret)),
     "subscribe_rate_limit": ("subscribe_rate_limit", _number(int, 0)),
     "subscribe_rate_window": ("subscribe_rate_window", _number(float, 1)),
     "max_document_bytes": ("max_document_bytes", _number(int, 1)),
+    "time_zone": ("time_zone", _zone),
+    "fetch_timeout": ("fetch_timeout", _number(float, 0.1)),
 }
+_TABLES = ("sections", "sources", "category_sections")  # settings that are not one value
 _REQUIRED = (
     "name",
     "database_url",
@@ -266,40 +287,6 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-
-
-_SECTION_KEYS = ("name", "keywords", "actors")
-
-
-def _sections(origin: str, raw: Any) -> tuple[SectionRule, ...]:
-    if not isinstance(raw, list) or not raw:
-        raise ConfigError(f"{origin}: sections must be a non-empty list of [[sections]] tables")
-    rules: list[SectionRule] = []
-    seen: set[str] = set()
-    for i, item in enumerate(raw, 1):
-        where = f"{origin}: sections[{i}]"
-        if not isinstance(item, dict):
-            raise ConfigError(f"{where} must be a table with name and keywords")
-        unknown = sorted(set(item) - set(_SECTION_KEYS))
-        if unknown:
-            raise ConfigError(f"{where} has an unknown key {unknown[0]!r}")
-        try:
-            name = _text("name", item.get("name"))  # section names reach URLs and the message
-        except ValueError as exc:
-            raise ConfigError(f"{where}.name {exc}") from None
-        if name.casefold() in seen:
-            raise ConfigError(f"{where}.name {name!r} appears twice")
-        keywords = _word_list(where, "keywords", item.get("keywords"))
-        actors = _word_list(where, "actors", item.get("actors", []))
-        seen.add(name.casefold())
-        rules.append(SectionRule(name, keywords, actors))
-    return tuple(rules)
-
-
-def _word_list(where: str, key: str, words: Any) -> tuple[str, ...]:
-    if not isinstance(words, list) or not all(isinstance(w, str) and w.strip() for w in words):
-        raise ConfigError(f"{where}.{key} must be a list of non-empty strings")
-    return tuple(w.strip() for w in words)
 
 
 def load_config(
@@ -324,7 +311,7 @@ def load_config(
         if not path.is_file():
             raise ConfigError(f"{path}: config file not found")
         user = _read_toml(path)
-        unknown = sorted(set(user) - set(_SCALARS) - {"sections"})
+        unknown = sorted(set(user) - set(_SCALARS) - set(_TABLES))
         if unknown:
             raise ConfigError(f"{path}: unknown setting {unknown[0]!r}")
         data.update(user)
@@ -344,7 +331,11 @@ def load_config(
         except ValueError as exc:
             # The value itself is left out: it may be a password.
             raise ConfigError(f"{where} {exc}") from None
-    values["sections"] = _sections(origin, data.get("sections"))
+    values["sections"] = section_rules(origin, data.get("sections"))
+    values["sources"] = source_rules(origin, data.get("sources"), values["sections"])
+    values["category_sections"] = category_sections(
+        origin, data.get("category_sections"), values["sections"]
+    )
     missing = [name for name in _REQUIRED if values.get(name) is None]
     if missing:
         raise ConfigError(f"{origin}: missing setting {missing[0]!r}")
@@ -374,7 +365,7 @@ def _resolve_paths(config: Config, cwd: Path) -> Config:
         lock_file=absolute(config.lock_file),
         templates=absolute(config.templates) if config.templates else None,
         smtp_ca_file=absolute(config.smtp_ca_file) if config.smtp_ca_file else None,
-        dkim_key_file=absolute(config.dkim_key_file) if config.dkim_key_file else None,
+        dkim_key_files=tuple(absolute(p) for p in config.dkim_key_files),
     )
 
 

@@ -126,7 +126,8 @@ def apply(base: Digest, ov: Overrides, config: Config) -> Digest:
             names.insert(0, name)
             break
     sections = [Section(n, tuple(stories[n]), tuple(headlines[n])) for n in names]
-    return finish(base.date, sections, config, ov.get(DAY, "subject"), ov.get(DAY, "preheader"))
+    edited = finish(base.date, sections, config, ov.get(DAY, "subject"), ov.get(DAY, "preheader"))
+    return replace(edited, headline_links=base.headline_links)
 
 
 def find_story(digest: Digest, story_id: str) -> tuple[Section, int] | None:

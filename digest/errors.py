@@ -53,6 +53,10 @@ class EditError(DigestError, ValueError):
     """An editor's edit names an unknown story, headline or section, or cannot be made."""
 
 
+class FetchError(DigestError):
+    """A source (a feed or a page) could not be fetched; the message is the one-line reason."""
+
+
 class RenderError(DigestError):
     """A template failed to render or MJML failed to compile."""
 

@@ -27,9 +27,12 @@ class Document:
     body: tuple[str, ...]
     related_links: tuple[str, ...] = ()
     headline_groups: tuple[tuple[str, ...], ...] = ()
+    # From a feed or a web page: the original article's address, and the feed's categories.
+    url: str | None = None
+    categories: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        found: dict[str, Any] = {
             "date": self.date,
             "title": self.title,
             "title_source": self.title_source,
@@ -39,6 +42,9 @@ class Document:
             "related_links": list(self.related_links),
             "headline_groups": [list(g) for g in self.headline_groups],
         }
+        if self.url is not None or self.categories:
+            found.update(url=self.url, categories=list(self.categories))
+        return found
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Document:
@@ -51,6 +57,8 @@ class Document:
             body=tuple(data["body"]),
             related_links=tuple(data.get("related_links", ())),
             headline_groups=tuple(tuple(g) for g in data.get("headline_groups", ())),
+            url=data.get("url"),
+            categories=tuple(data.get("categories", ())),
         )
 
 
@@ -64,6 +72,8 @@ class StoryItem:
     # The story's id in the store (its row's, kept through corrections): what editors' edits
     # name it by. Empty for a story that was never stored, or composed before ids.
     id: str = ""
+    # The original article's address, for a story from a feed or a web page.
+    original: str | None = None
 
     @property
     def slug(self) -> str:
@@ -115,6 +125,7 @@ class Digest:
                             "title": st.title,
                             "summary": st.summary,
                             "source": st.source,
+                            **({"original": st.original} if st.original else {}),
                         }
                         for st in s.stories
                     ],
@@ -135,7 +146,13 @@ class Digest:
                 Section(
                     name=s["name"],
                     stories=tuple(
-                        StoryItem(st["title"], st["summary"], st.get("source"), st.get("id", ""))
+                        StoryItem(
+                            st["title"],
+                            st["summary"],
+                            st.get("source"),
+                            st.get("id", ""),
+                            st.get("original"),
+                        )
                         for st in s["stories"]
                     ),
                     headlines=tuple(s["headlines"]),

@@ -6,19 +6,23 @@ folder, so a newsletter can restyle itself without touching the code.
 
 from __future__ import annotations
 
+import binascii
 import re
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jinja2
+from markupsafe import Markup
 from mjml import mjml2html
 
 from .compose import long_date
 from .config import Config
 from .errors import RenderError
-from .model import Digest, Section, StoryItem
+from .model import Digest, Section, story_path
+from .text import fold, match_key
 
 HTML_TEMPLATE = "digest.mjml.j2"
 TEXT_TEMPLATE = "digest.txt.j2"
@@ -27,6 +31,10 @@ HEADLINE_CAPS = (20, 12, 8, 5, 3, 0)
 # RFC 5322: a line must not pass 998 characters (without the CRLF).
 MAX_LINE = 998
 TEXT_WIDTH = 78
+# After the preheader's text: invisible characters that fill the rest of the inbox preview, so
+# it does not go on into "View in browser" and the masthead (previews show up to ~140 chars).
+# On lines of their own, so neither the preheader nor the padding makes a line fold_html cuts.
+PREHEADER_PAD = Markup(("\n" + "&#847;&zwnj;&nbsp;" * 30) * 3 + "\n")
 
 # A newline before these tags changes nothing on screen (it is white space between blocks, or
 # sits in MJML's font-size:0 cells), and keeps MRML's one-line output under MAX_LINE.
@@ -44,13 +52,42 @@ class Links:
 
 
 @dataclass(frozen=True)
+class StoryView:
+    """A story as a template shows it: `url` is its archive page (None: it has none),
+    `original` the article it came from (a feed's or a page's)."""
+
+    title: str
+    summary: str
+    source: str | None
+    url: str | None
+    original: str | None = None
+
+
+@dataclass(frozen=True)
+class HeadlineView:
+    """A related headline, and the archive page of the story it is (None: not a story)."""
+
+    text: str
+    url: str | None
+
+    def __str__(self) -> str:  # so a template's plain {{ headline }} still shows the text
+        return self.text
+
+
+@dataclass(frozen=True)
 class SectionView:
-    """A section as a template shows it: headlines maybe cut, `more` says how many were."""
+    """A section as a template shows it: headlines maybe cut, `more` says how many were;
+    `anchor` is its heading's id (for the contents line), `count` all its items."""
 
     name: str
-    stories: tuple[StoryItem, ...]
-    headlines: tuple[str, ...]
+    anchor: str
+    stories: tuple[StoryView, ...]
+    headlines: tuple[HeadlineView, ...]
     more: int
+
+    @property
+    def count(self) -> int:
+        return len(self.stories) + len(self.headlines) + self.more
 
 
 def builtin_templates() -> Path:
@@ -111,13 +148,64 @@ def _fold_line(line: str) -> str:
     return "\n".join(out)
 
 
-def section_views(sections: tuple[Section, ...], cap: int | None) -> list[SectionView]:
-    """Sections with at most `cap` headlines each (None: all of them)."""
+def encoded_size(html: str) -> int:
+    """Bytes of the HTML part as sent, which is what Gmail's clipping counts: UTF-8,
+    quoted-printable, CRLF line ends, exactly as deliver/message.py (_qp) encodes it."""
+    body = html.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
+    if not body.endswith(b"\r\n"):
+        body += b"\r\n"
+    return len(binascii.b2a_qp(body, istext=True))
+
+
+def anchor(name: str, taken: set[str]) -> str:
+    """An id for a section's heading, from its name ("section-missile-defense"), unique."""
+    words = [w for w in re.split(r"[^a-z0-9]+", fold(name)) if w]
+    base = "-".join(["section", *words])
+    found, n = base, 1
+    while found in taken:
+        n += 1
+        found = f"{base}-{n}"
+    taken.add(found)
+    return found
+
+
+def section_views(
+    sections: tuple[Section, ...],
+    cap: int | None,
+    date: str,
+    base_url: str,
+    headline_links: dict[str, str],
+) -> list[SectionView]:
+    """Sections with at most `cap` headlines each (None: all of them), each story and
+    headline with the address of its archive page under `base_url`, where it has one."""
+    base = base_url.rstrip("/")
+    taken: set[str] = set()
     views = []
     for s in sections:
         shown = s.headlines if cap is None else s.headlines[:cap]
-        views.append(SectionView(s.name, s.stories, shown, len(s.headlines) - len(shown)))
+        stories = []
+        for st in s.stories:
+            path = story_path(date, st)
+            url = path and base + path
+            stories.append(StoryView(st.title, st.summary, st.source, url, st.original))
+        heads = []
+        for h in shown:
+            path = headline_links.get(match_key(h))
+            heads.append(HeadlineView(h, base + path if path else None))
+        more = len(s.headlines) - len(shown)
+        views.append(SectionView(s.name, anchor(s.name, taken), (*stories,), (*heads,), more))
     return views
+
+
+def contents(sections: list[SectionView]) -> str:
+    """The text part's contents line: each section with its count of items."""
+    return ", ".join(f"{s.name} ({s.count})" for s in sections)
+
+
+def site_name(base_url: str) -> str:
+    """The site as a reader would name it: base_url without scheme or trailing slash."""
+    parts = urlsplit(base_url)
+    return (parts.netloc + parts.path).rstrip("/") or base_url
 
 
 def one_line(text: str) -> str:
@@ -145,24 +233,26 @@ class Renderer:
             env.filters["long_date"] = long_date
             env.filters["wrap"] = wrap
             env.filters["underline"] = underline
+            env.filters["contents"] = contents
 
     def html(self, digest: Digest, links: Links) -> str:
         """The full HTML document, with headlines capped if needed to fit html_max_bytes."""
         return self.fit(digest, links)[0]
 
     def fit(self, digest: Digest, links: Links) -> tuple[str, int | None]:
-        """The HTML and the headline cap it needed (None: none), to pass on to text()."""
+        """The HTML and the headline cap it needed (None: none), to pass on to text().
+        The budget counts the HTML part as sent (quoted-printable adds about 5%)."""
         limit = self.config.html_max_bytes
         longest = max((len(s.headlines) for s in digest.sections), default=0)
         # A cap at or above the longest section changes nothing, so it is not worth a render.
         for cap in (None, *(c for c in HEADLINE_CAPS if c < longest)):
             html = self._html(digest, links, cap)
-            size = len(html.encode())
+            size = encoded_size(html)
             if size <= limit:
                 return html, cap
         raise RenderError(
-            f"{HTML_TEMPLATE}: HTML for {digest.date} is {size} bytes even without headlines, "
-            f"over html_max_bytes ({limit})"
+            f"{HTML_TEMPLATE}: HTML for {digest.date} is {size} bytes as sent even without "
+            f"headlines, over html_max_bytes ({limit})"
         )
 
     def text(self, digest: Digest, links: Links, *, headline_cap: int | None = None) -> str:
@@ -181,13 +271,19 @@ class Renderer:
     def _render(
         self, env: jinja2.Environment, name: str, digest: Digest, links: Links, cap: int | None
     ) -> str:
+        base = self.config.base_url.rstrip("/")
+        views = section_views(digest.sections, cap, digest.date, base, digest.headline_links)
         try:
             return env.get_template(name).render(
                 name=self.config.name,
                 config=self.config,
                 digest=digest,
                 links=links,
-                sections=section_views(digest.sections, cap),
+                sections=views,
+                site=site_name(base),
+                subscribe_url=f"{base}/subscribe",
+                postal_address=self.config.postal_address,
+                preheader_pad=PREHEADER_PAD,
             )
         except jinja2.TemplateSyntaxError as exc:
             where = f"{exc.filename or exc.name or name}:{exc.lineno}"

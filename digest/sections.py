@@ -27,6 +27,11 @@ HINT_WEIGHT = 2
 BODY_WEIGHT = 1
 BODY_PARAGRAPHS = 6  # the lede and the first paragraphs say what a story is about
 
+# A feed category that names a section (or is mapped to one) counts as much as one of its
+# topic words in the title; the sections a source leans to, as much as one in the body.
+CATEGORY_POINTS = TITLE_WEIGHT * 4
+LEAN_POINTS = BODY_WEIGHT * 4
+
 # What a word says about a story: its topic, or only who is in it.
 TOPIC_WEIGHT = 4  # a section's keywords; one outweighs three actor words
 ACTOR_WEIGHT = 1  # a section's actors: they decide where topic words are few or none
@@ -115,8 +120,20 @@ class Classifier:
         """A headline goes where its own words point."""
         return self.best(self.scores(text))
 
-    def story(self, title: str, body: Sequence[str], hints: Sequence[str]) -> str:
+    def story(
+        self,
+        title: str,
+        body: Sequence[str],
+        hints: Sequence[str],
+        extra: Mapping[str, int] | None = None,
+    ) -> str:
+        """Where a story goes: its title's words, then its hints' (related links, feed
+        categories), then its first paragraphs'; `extra` adds points to sections by name (a
+        feed category that names one, the sections its source leans to)."""
         totals = self.scores(title, TITLE_WEIGHT)
+        for name, points in (extra or {}).items():
+            if name in self.names:
+                totals[self.names.index(name)] += points
         for part, weight in (
             (" ".join(hints), HINT_WEIGHT),
             (" ".join(body[:BODY_PARAGRAPHS]), BODY_WEIGHT),

@@ -40,6 +40,7 @@ COVERED = (
     "List-Id",
     "List-Unsubscribe",
     "List-Unsubscribe-Post",
+    "Feedback-ID",
 )
 
 
@@ -176,25 +177,25 @@ def test_a_bad_key_file_is_named_but_never_shown(tmp_path: Path) -> None:
 
 
 def test_configuration_is_checked(config: Config, key_pair: dkim.KeyPair) -> None:
-    assert dkim.load_signer(config) is None
+    assert dkim.load_signers(config) == ()
     with pytest.raises(ConfigError, match="dkim_selector is not"):
-        dkim.load_signer(dataclasses.replace(config, dkim_key_file=key_pair.private))
+        dkim.load_signers(dataclasses.replace(config, dkim_key_files=(key_pair.private,)))
     with pytest.raises(ConfigError, match="dkim_key_file is not"):
-        dkim.load_signer(dataclasses.replace(config, dkim_selector="s1"))
+        dkim.load_signers(dataclasses.replace(config, dkim_selectors=("s1",)))
     cfg = dataclasses.replace(
         config,
-        dkim_key_file=key_pair.private,
-        dkim_selector=SELECTOR,
+        dkim_key_files=(key_pair.private,),
+        dkim_selectors=(SELECTOR,),
         from_addr=f"Daily <digest@{DOMAIN}>",
     )
-    loaded = dkim.load_signer(cfg)
-    assert loaded is not None and loaded.domain == DOMAIN  # the From domain by default
+    [loaded] = dkim.load_signers(cfg)
+    assert loaded.domain == DOMAIN  # the From domain by default
     assert "PRIVATE" not in repr(loaded) and str(key_pair.private) not in repr(loaded)
 
 
 def dkim_config(cfg: Config, pair: dkim.KeyPair) -> Config:
     return dataclasses.replace(
-        cfg, dkim_key_file=pair.private, dkim_selector=SELECTOR, dkim_domain=DOMAIN
+        cfg, dkim_key_files=(pair.private,), dkim_selectors=(SELECTOR,), dkim_domain=DOMAIN
     )
 
 

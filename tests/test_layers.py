@@ -16,10 +16,10 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "digest"
 LAYERS: list[tuple[str, ...]] = [
     ("errors", "text", "model", "addresses"),  # pure values and helpers
-    ("config", "tokens", "lock"),  # settings and small infrastructure
+    ("config", "rules", "tokens", "lock"),  # settings and small infrastructure
     ("ingest", "sections", "compose", "edits", "render", "subscribers"),  # pure stages
     ("store", "migrations"),  # the database
-    ("deliver",),  # the outgoing message and its transports
+    ("deliver", "fetch"),  # the outgoing message and its transports; fetching sources
     ("bounces", "check"),  # reading what went out, and what came back
     ("jobs",),  # the use cases
     ("cli", "web", "__main__", "__init__"),  # the ways in

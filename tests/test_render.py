@@ -36,12 +36,14 @@ DIGEST = Digest(
                     "strengthening ties, warning that Beijing was watching the war in Ukraine "
                     "closely. He spoke alongside Prime Minister Fumio Kishida in Tokyo.",
                     "AFP",
+                    "17",
                 ),
                 StoryItem(
                     "Kremlin keeps mum on missile systems seen on Moscow rooftops",
                     "The Kremlin declined to comment on air defence systems photographed on "
                     "buildings in central Moscow.",
                     None,
+                    "18",
                 ),
             ),
             (
@@ -59,6 +61,7 @@ DIGEST = Digest(
                     "The Space Development Agency picked Raytheon Intelligence & Space to build a "
                     "prototype for tracking hypersonic missiles from orbit.",
                     "SpaceWar.com",
+                    "21",
                 ),
             ),
             ("Ukraine forces to receive Patriot air defense training in US: Pentagon",),
@@ -85,6 +88,10 @@ DIGEST = Digest(
             ),
         ),
     ),
+    # A related headline that is a story in the archive (the Ariane story has no id: no page).
+    headline_links={
+        "france sends air defence missiles to ukraine macron": "/archive/2026-11-25/9-france-sends"
+    },
 )
 
 
@@ -160,7 +167,7 @@ def test_text_layout(renderer: Renderer) -> None:
     # URLs stand whole on their own lines; everything else fits 78 columns.
     for url in (LINKS.unsubscribe, LINKS.preferences, LINKS.archive):
         assert url in lines
-    assert all(len(line) <= 78 or "https://" in line for line in lines)
+    assert all(len(line) <= 78 or "://" in line for line in lines)
 
 
 def test_no_line_longer_than_rfc_5322_allows(renderer: Renderer) -> None:

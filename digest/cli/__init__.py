@@ -1,7 +1,8 @@
 """The `digest` command line: each command parses its options, calls a use case in
 `digest.jobs` and prints a summary. One module per group of commands: content (ingest, compose,
-preview), desk (edit, edits), subscribers, sending (send, status, run), approval (approve,
-hold), web (serve), editors, keywords, deliverability (check, dkim, bounces) and database (db)."""
+preview), sources (fetch, sources), desk (edit, edits), subscribers, sending (send, status,
+run), approval (approve, hold), web (serve), editors, keywords, deliverability (check, dkim,
+bounces) and database (db)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from . import (
     editors,
     keywords,
     sending,
+    sources,
     subscribers,
     web,
 )
@@ -62,6 +64,8 @@ for command in (
     content.ingest,
     content.compose,
     content.preview,
+    sources.fetch,
+    sources.sources,
     desk.edit,
     desk.edits,
     subscribers.subscribers,

@@ -6,12 +6,15 @@ import json
 import sys
 import webbrowser
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 
 from ..jobs import digests
 from ..jobs.ingest import explain_file, parse_paths
 from ..jobs.ingest import ingest as ingest_paths
+from ..model import Digest, story_path
 from .options import State, date_option, json_option
 
 
@@ -54,10 +57,13 @@ def ingest(
             accepted = accepted and ok
         sys.exit(0 if accepted else 1)
     if as_json:
-        docs, errors = parse_paths(paths, default_date, state.config.max_document_bytes)
+        zone = ZoneInfo(state.config.time_zone)
+        docs, errors = parse_paths(paths, default_date, state.config.max_document_bytes, zone)
         click.echo(json.dumps([d.to_json() for d in docs], indent=2, ensure_ascii=False))
     else:
-        report = ingest_paths(state.store, paths, default_date, state.config.max_document_bytes)
+        config = state.config
+        zone = ZoneInfo(config.time_zone)  # the calendar a feed item's time falls on
+        report = ingest_paths(state.store, paths, default_date, config.max_document_bytes, zone)
         errors = report.refused
     for err in errors:
         click.echo(f"refused: {err}", err=True)
@@ -69,12 +75,26 @@ def ingest(
         sys.exit(1)
 
 
+def with_urls(digest: Digest, base_url: str) -> dict[str, Any]:
+    """The digest's JSON with each story's archive page as `url` (None: it has none)."""
+    data = digest.to_json()
+    base = base_url.rstrip("/")
+    for section, shown in zip(data["sections"], digest.sections, strict=True):
+        for story, item in zip(section["stories"], shown.stories, strict=True):
+            path = story_path(digest.date, item)
+            story["url"] = None if path is None else base + path
+    return data
+
+
 @click.command()
 @date_option()
-@json_option(help="Print the digest as JSON.")
+@json_option(help="Print the digest as JSON, each story with its archive page's url.")
 @click.pass_obj
 def compose(state: State, date: str, as_json: bool) -> None:
     """Group a day's stories and headlines into sections and store the digest.
+
+    With --json each story also carries its `url`: its page in the web archive
+    (base_url/archive/DATE/ID-title-words), live once the day's send has begun.
 
     \b
     Example:
@@ -82,7 +102,9 @@ def compose(state: State, date: str, as_json: bool) -> None:
     """
     digest = digests.compose_day(state.store, state.config, date)
     if as_json:
-        click.echo(json.dumps(digest.to_json(), indent=2, ensure_ascii=False))
+        click.echo(
+            json.dumps(with_urls(digest, state.config.base_url), indent=2, ensure_ascii=False)
+        )
     else:
         click.echo(
             f"compose: {date}: {digest.story_count} stories, {digest.headline_count} headlines "

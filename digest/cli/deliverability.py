@@ -27,7 +27,14 @@ def dkim() -> None:
 
 
 @dkim.command("keygen")
-@click.option("--selector", required=True, help="The DKIM selector (a DNS label), e.g. d2026.")
+@click.option(
+    "--selector",
+    "selectors",
+    required=True,
+    multiple=True,
+    help="The DKIM selector (a DNS label), e.g. d2026. With --type both: give it twice "
+    "(the RSA key's first), or once to get SELECTOR-rsa and SELECTOR-ed25519.",
+)
 @click.option("--domain", required=True, help="The signing domain: the From domain or its parent.")
 @click.option(
     "--out",
@@ -40,31 +47,47 @@ def dkim() -> None:
 @click.option(
     "--type",
     "kind",
-    type=click.Choice(["rsa", "ed25519"]),
+    type=click.Choice(["rsa", "ed25519", "both"]),
     default="rsa",
     show_default=True,
-    help="rsa (2048-bit, every receiver checks it) or ed25519 (RFC 8463; small and fast).",
+    help="rsa (2048-bit, every receiver checks it), ed25519 (RFC 8463; small and fast, but "
+    "not every receiver checks it), or both: a key of each, to sign every message twice.",
 )
-def dkim_keygen(selector: str, domain: str, folder: Path, kind: str) -> None:
-    """Write a new DKIM key pair and print the DNS TXT record to publish.
+def dkim_keygen(selectors: tuple[str, ...], domain: str, folder: Path, kind: str) -> None:
+    """Write new DKIM keys and print the DNS TXT record of each to publish.
 
-    The private key goes to OUT/SELECTOR.DOMAIN.key (mode 600, never over an existing file),
-    the record to OUT/SELECTOR.DOMAIN.txt. Publish the record, then set dkim_key_file,
-    dkim_selector and dkim_domain.
+    Each private key goes to OUT/SELECTOR.DOMAIN.key (mode 600, never over an existing file),
+    its record to OUT/SELECTOR.DOMAIN.txt. Publish the records, then set dkim_key_file,
+    dkim_selector and dkim_domain as printed. With --type both, every message is signed with
+    RSA and with Ed25519 (RFC 8463), so receivers that cannot check Ed25519 still find a
+    signature they can.
 
     \b
     Example:
       digest dkim keygen --selector d2026 --domain news.example.org --out /etc/digest/
+      digest dkim keygen --type both --selector r2026 --selector e2026 \\
+        --domain news.example.org --out /etc/digest/
     """
-    from ..deliver.dkim import keygen, zone_line
+    from ..deliver.dkim import keygen_set, zone_line
 
-    pair = keygen(selector, domain, folder, kind)
-    click.echo(f"private key: {pair.private} (mode 600; keep it secret)")
-    click.echo(f"publish this TXT record at {pair.name} (also in {pair.record_file}):")
-    click.echo(zone_line(pair.name, pair.record))
+    kinds = ["rsa", "ed25519"] if kind == "both" else [kind]
+    if len(selectors) == 1 and len(kinds) == 2:
+        selectors = tuple(f"{selectors[0]}-{k}" for k in kinds)
+    if len(selectors) != len(kinds):
+        wanted = "one or two --selector" if kind == "both" else "one --selector"
+        raise click.UsageError(f"give {wanted} for --type {kind}")
+    pairs = keygen_set(list(zip(selectors, kinds, strict=True)), domain, folder)
+    for pair in pairs:
+        click.echo(f"private key: {pair.private} (mode 600; keep it secret)")
+        click.echo(f"publish this TXT record at {pair.name} (also in {pair.record_file}):")
+        click.echo(zone_line(pair.name, pair.record))
+    if len(pairs) == 1:
+        keys, names = repr(str(pairs[0].private)), repr(selectors[0])
+    else:
+        keys = "[" + ", ".join(repr(str(p.private)) for p in pairs) + "]"
+        names = "[" + ", ".join(repr(s) for s in selectors) + "]"
     click.echo(
-        f"then set dkim_key_file = {str(pair.private)!r}, dkim_selector = {selector!r}, "
-        f"dkim_domain = {domain!r}"
+        f"then set dkim_key_file = {keys}, dkim_selector = {names}, dkim_domain = {domain!r}"
     )
 
 

@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -141,13 +142,18 @@ def run(state: State, date: str | None, transport: str | None) -> None:
     Example:
       digest run --date 2026-11-26
     """
-    day = date or dt.datetime.now(dt.UTC).date().isoformat()
+    # Today where the newsletter is made (time_zone), not where the machine's clock says.
+    day = date or dt.datetime.now(ZoneInfo(state.config.time_zone)).date().isoformat()
     _warn_alignment(state.config)
     step, _, finish = _progress_bar()
     try:
         result = sending.run(state.store, state.config, day, transport, step)
     finally:
         finish()
+    if result.fetched is not None:
+        click.echo(f"fetch: {result.fetched.summary}")
+        for line in result.fetched.lines:
+            click.echo(line, err=True)
     refused = result.ingest.refused
     for err in refused:
         click.echo(f"refused: {err}", err=True)
@@ -161,5 +167,6 @@ def run(state: State, date: str | None, transport: str | None) -> None:
         click.echo(f"notify: {day} waits for approval; told {', '.join(result.notice.told)}")
     for warning in result.notice.warnings:
         click.echo(warning, err=True)  # the editors not told do not fail the run
-    if refused or not result.complete:
+    failed = result.fetched is not None and result.fetched.failed
+    if refused or failed or not result.complete:
         sys.exit(1)

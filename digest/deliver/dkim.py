@@ -1,4 +1,5 @@
-"""DKIM signatures (RFC 6376): rsa-sha256, or ed25519-sha256 (RFC 8463), by the key's type.
+"""DKIM signatures (RFC 6376): rsa-sha256, or ed25519-sha256 (RFC 8463), by the key's type;
+one signature per configured key, so an Ed25519 key can sign alongside an RSA one (RFC 8463).
 
 Why our own signer rather than dkimpy's `dkim.sign`: measured per 39 KB digest on the 2-core
 benchmark machine (`benchmarks/send.py --dkim`), dkimpy takes 6,035 µs for RSA-2048 and 558 µs
@@ -42,6 +43,7 @@ SIGNED_HEADERS = (
     "list-id",
     "list-unsubscribe",
     "list-unsubscribe-post",
+    "feedback-id",  # Gmail's feedback loop counts only a header a signature covers
     "mime-version",
     "content-type",
     "reply-to",
@@ -211,27 +213,58 @@ class Signer:
 
 def dkim_domain(config: Config) -> str | None:
     """The d= domain: dkim_domain, else the From domain; None without a key."""
-    if not config.dkim_key_file:
+    if not config.dkim_key_files:
         return None
     return (config.dkim_domain or domain_of(config.from_addr)).lower()
 
 
-def load_signer(config: Config) -> Signer | None:
-    """The configured signer with its key loaded, or None when DKIM is not configured."""
-    if not config.dkim_key_file:
-        if config.dkim_selector or config.dkim_domain:
+def configured_keys(config: Config) -> list[tuple[str, Path]]:
+    """(selector, key file) of every configured key, paired in the order given."""
+    files, selectors = config.dkim_key_files, config.dkim_selectors
+    if not files:
+        if selectors or config.dkim_domain:
             raise ConfigError("dkim_selector/dkim_domain are set but dkim_key_file is not")
-        return None
-    if not config.dkim_selector:
+        return []
+    if not selectors:
         raise ConfigError("dkim_key_file is set but dkim_selector is not")
+    if len(files) != len(selectors):
+        raise ConfigError(
+            f"dkim_key_file names {len(files)} keys but dkim_selector {len(selectors)} "
+            "selectors: give each key its own selector, in the same order"
+        )
+    lowered = [s.lower() for s in selectors]
+    if len(set(lowered)) < len(lowered):
+        raise ConfigError("dkim_selector names one selector twice: each key needs its own")
+    return list(zip(selectors, files, strict=True))
+
+
+def load_signers(config: Config) -> tuple[Signer, ...]:
+    """A signer per configured key (none without DKIM), RSA first: the order their
+    signatures appear in, top down. Every key is loaded here, before anything is sent."""
+    keys = configured_keys(config)
     domain = dkim_domain(config)
-    assert domain is not None
-    return Signer(load_key(config.dkim_key_file), config.dkim_selector, domain)
+    if not keys or domain is None:
+        return ()
+    signers = [Signer(load_key(path), selector, domain) for selector, path in keys]
+    # Stable: keys of one type keep the configured order.
+    return tuple(sorted(signers, key=lambda s: s.algorithm != "rsa-sha256"))
 
 
-def sign_message(signer: Signer | None, message: bytes) -> bytes:
-    """The one signing step shared by sending and preview: unchanged without a signer."""
-    return signer.sign(message) if signer else message
+def ed25519_only(algorithms: Sequence[str]) -> bool:
+    """Signed with Ed25519 and nothing else: receivers that cannot verify Ed25519
+    (SpamAssassin's stock Mail::DKIM, among others) see no valid signature at all."""
+    return bool(algorithms) and all(a == "ed25519-sha256" for a in algorithms)
+
+
+def sign_message(signers: Sequence[Signer], message: bytes) -> bytes:
+    """The one signing step shared by sending and preview: unchanged without signers.
+
+    Each signature goes on top of the message so far, so the last made is the first a
+    verifier meets: the RSA one, which every verifier can check (many check only the first),
+    is made last. The signatures cover no DKIM-Signature header, so each stands alone."""
+    for signer in reversed(signers):
+        message = signer.sign(message)
+    return message
 
 
 # ---- keys ---------------------------------------------------------------------------------
@@ -259,12 +292,16 @@ def generate_key(kind: str) -> PrivateKey:
     raise ConfigError(f"unknown DKIM key type {kind!r} (rsa or ed25519)")
 
 
+def key_path(folder: Path, selector: str, domain: str) -> Path:
+    return folder / f"{selector}.{domain}.key"
+
+
 def keygen(selector: str, domain: str, folder: Path, kind: str = "rsa") -> KeyPair:
     """Write a new private key (mode 600, never over an existing file) and its DNS record."""
     selector, domain = _check_name(selector, "selector"), _check_name(domain, "domain")
     key = generate_key(kind)
     folder.mkdir(parents=True, exist_ok=True)
-    private = folder / f"{selector}.{domain}.key"
+    private = key_path(folder, selector, domain)
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
@@ -282,13 +319,29 @@ def keygen(selector: str, domain: str, folder: Path, kind: str = "rsa") -> KeyPa
     return KeyPair(private, record_file, name, record)
 
 
+def keygen_set(keys: Sequence[tuple[str, str]], domain: str, folder: Path) -> list[KeyPair]:
+    """A key per (selector, kind), e.g. an RSA and an Ed25519 key for dual signing. Every
+    file is checked first, so an existing one stops the lot before any key is written."""
+    selectors = [_check_name(s, "selector") for s, _kind in keys]
+    if len(set(selectors)) < len(selectors):
+        raise ConfigError("each key needs a selector of its own")
+    for selector in selectors:
+        private = key_path(folder, selector, _check_name(domain, "domain"))
+        if private.exists():
+            raise ConfigError(f"{private} exists: a live key is never overwritten")
+    return [keygen(selector, domain, folder, kind) for selector, kind in keys]
+
+
 __all__ = [
     "SIGNED_HEADERS",
     "KeyPair",
     "Signer",
+    "configured_keys",
+    "ed25519_only",
     "keygen",
+    "keygen_set",
     "load_key",
-    "load_signer",
+    "load_signers",
     "public_record",
     "sign_message",
     "zone_line",

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from email.header import Header
 from email.message import EmailMessage
 
-from ..addresses import domain_of
+from ..addresses import domain_of, org_domain
 from ..errors import HeaderError
 from ..tokens import TOKEN_LENGTH
 
@@ -40,7 +40,8 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # Characters that make a display name need quoting (those email.utils.formataddr quotes for).
 _PHRASE_SPECIALS = re.compile(r'[][\\()<>@,:;".]')
 # Headers folded at 78 characters with CRLF, as SMTP wants them.
-POLICY = email.policy.SMTP.clone(max_line_length=78)
+LINE = 78  # RFC 5322 2.1.1: lines SHOULD be no longer, CRLF aside
+POLICY = email.policy.SMTP.clone(max_line_length=LINE)
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,34 @@ def _header(name: str, value: str) -> bytes:
     msg = EmailMessage(policy=POLICY)
     msg[name] = value
     return msg.as_bytes().split(b"\r\n\r\n", 1)[0] + b"\r\n"
+
+
+def fold(name: str, items: list[str]) -> bytes:
+    """A header whose value is a list (List-Unsubscribe's <URI>s, joined by commas) or one
+    item that cannot be split (a msg-id), folded only between items, before one that would
+    carry the line past 78 characters. An item longer than that stays whole on its line
+    (RFC 5322 allows 998). Never right after the colon: the `email` package would then read
+    the value with a leading space."""
+    lines: list[str] = []
+    line = name + ":"
+    for i, item in enumerate(items):
+        piece = item + ("," if i < len(items) - 1 else "")
+        if i > 0 and len(line) + 1 + len(piece) > LINE:
+            lines.append(line)
+            line = ""
+        line += " " + piece
+    lines.append(line)
+    return ("\r\n".join(lines) + "\r\n").encode("utf-8")
+
+
+def feedback_id(date: str, list_key: str, from_domain: str) -> str:
+    """Gmail's feedback loop header value, campaign:mail type:list:sender (a:b:c:SenderId).
+
+    The same for every subscriber of a day (complaints are counted per value, never per
+    reader); the SenderId, rightmost and required, is the sender's organizational domain,
+    the same on every message. No field holds a colon: list keys and domains cannot."""
+    fields = (date, "digest", list_key, org_domain(from_domain))
+    return ":".join(f.replace(":", "-") for f in fields)
 
 
 def fill_tokens(body: str, unsubscribe: str, preferences: str) -> str:
@@ -192,6 +221,7 @@ class MessageTemplate:
                 _header("Date", sent_date or email.utils.formatdate(usegmt=True)),
                 _header("List-Id", single_line(list_id, "List-Id")),
                 b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
+                fold("Feedback-ID", [feedback_id(date, list_key, self.domain)]),
                 b"MIME-Version: 1.0\r\n",
                 f'Content-Type: multipart/alternative;\r\n boundary="{self.boundary}"\r\n'.encode(),
             ]
@@ -214,9 +244,11 @@ class MessageTemplate:
         return b"".join(
             [
                 format_to(r.name, r.email),
-                f"Message-ID: {message_id(self.date, r.subscriber_id, self.list_key, self.domain)}"
-                "\r\n".encode(),
-                f"List-Unsubscribe: <{unsubscribe}>,\r\n <{mailto}>\r\n".encode(),
+                fold(
+                    "Message-ID",
+                    [message_id(self.date, r.subscriber_id, self.list_key, self.domain)],
+                ),
+                fold("List-Unsubscribe", [f"<{unsubscribe}>", f"<{mailto}>"]),
                 self.head,
                 b"\r\n--",
                 b,

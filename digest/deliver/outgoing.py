@@ -11,7 +11,7 @@ from functools import cached_property
 from ..config import Config, secret_for
 from ..model import Digest
 from ..render import Renderer
-from .dkim import Signer, load_signer, sign_message
+from .dkim import Signer, load_signers, sign_message
 from .envelope import SenderFor, fixed_sender, return_path_for
 from .outbox import OutboxTransport
 from .smtp import SMTPSettings, SMTPTransport
@@ -23,10 +23,10 @@ class Outgoing:
     """What every outgoing message needs, with the DKIM key loaded once."""
 
     def __init__(self, config: Config, transport_name: str | None = None) -> None:
-        """Loads the DKIM key (a bad one is refused here, before anything is sent)."""
+        """Loads the DKIM keys (a bad one is refused here, before anything is sent)."""
         self.config = config
         self.transport_name = transport_name or config.default_transport  # "smtp" or "outbox"
-        self.signer: Signer | None = load_signer(config)
+        self.signers: tuple[Signer, ...] = load_signers(config)  # RSA first
 
     @cached_property
     def secret(self) -> str:
@@ -39,8 +39,8 @@ class Outgoing:
         return Variants(self.config, digest, renderer)
 
     def sign(self, message: bytes) -> bytes:
-        """The message DKIM-signed when a key is configured, else unchanged."""
-        return sign_message(self.signer, message)
+        """The message DKIM-signed, once per configured key; unchanged without one."""
+        return sign_message(self.signers, message)
 
     def sender_for(self) -> SenderFor:
         """The envelope sender per (subscriber id, date): VERP under bounce_address."""

@@ -131,7 +131,7 @@ class Sender:
         # Claims of processes that died (here, or elsewhere past their lease) come back,
         # after what their journals say they sent is recorded.
         self.requeue(send_id)
-        store.enqueue(send_id)
+        store.enqueue(send_id, self.config.back_issues)
         return send_id
 
     def requeue(self, send_id: int) -> None:

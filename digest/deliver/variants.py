@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..addresses import domain_of
-from ..compose import subject_line
+from ..compose import PREHEADER_CHARS, finish, subject_line
 from ..config import Config
-from ..model import Digest
+from ..errors import ComposeError
+from ..model import Digest, Section
 from ..render import Links, Renderer
 from .message import PREFERENCES_TOKEN, UNSUBSCRIBE_TOKEN, MessageTemplate
 
@@ -38,6 +39,51 @@ def template_links(config: Config, date: str) -> Links:
         preferences=f"{base}/p/{PREFERENCES_TOKEN}",
         archive=f"{base}/archive/{date}",
     )
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def preheader_for(sections: tuple[Section, ...]) -> str:
+    """The preheader of these sections: what is inside, then the stories after the lead
+    (which the subject names), then related headlines while there is room, so a day with
+    one story still says something. At most PREHEADER_CHARS characters. With no story,
+    the first headline is the lead."""
+    stories = [st.title for s in sections for st in s.stories]
+    headlines = [h for s in sections for h in s.headlines]
+    counts = [_count(len(stories), "story", "stories")] if stories else []
+    counts += [_count(len(headlines), "headline", "headlines")] if headlines else []
+    named = [*stories, *headlines][1:]  # the first is the lead, named by the subject
+    text = ", ".join(counts)
+    if named:
+        text += ". Also: " + "; ".join(named)
+    if len(text) > PREHEADER_CHARS:
+        text = text[: PREHEADER_CHARS - 1].rsplit(" ", 1)[0].rstrip(" ;,:") + "…"
+    return text
+
+
+def automatic_preheader(config: Config, digest: Digest) -> bool:
+    """Whether the digest's preheader is one composing made (not an editor's own text):
+    then each reader gets one made from their own sections."""
+    try:
+        composed = finish(digest.date, digest.sections, config).preheader
+    except ComposeError:  # no story at all: nothing to compare with
+        composed = ""
+    return digest.preheader in (composed, preheader_for(digest.sections))
+
+
+def for_reader(config: Config, digest: Digest, chosen: Digest) -> Digest:
+    """The digest a reader of `chosen` sections gets: a subject naming their lead story (or,
+    with no story, their first headline) and, unless an editor wrote the day's preheader,
+    a preheader naming only what they get."""
+    lead = next((st.title for s in chosen.sections for st in s.stories), None)
+    lead = lead or next((h for s in chosen.sections for h in s.headlines), None)
+    if lead is not None:
+        chosen = replace(chosen, subject=subject_line(config, chosen.date, lead))
+    if automatic_preheader(config, digest):
+        chosen = replace(chosen, preheader=preheader_for(chosen.sections))
+    return chosen
 
 
 def make_template(config: Config, renderer: Renderer, digest: Digest) -> MessageTemplate:
@@ -74,11 +120,7 @@ class Variants:
             if not chosen.sections:
                 self._cache[sections] = None
             else:
-                # The subject names the lead story this subscriber actually gets.
-                lead = next((s.stories[0] for s in chosen.sections if s.stories), None)
-                if lead is not None:
-                    subject = subject_line(self.config, chosen.date, lead.title)
-                    chosen = replace(chosen, subject=subject)
+                chosen = for_reader(self.config, self.digest, chosen)
                 self._cache[sections] = make_template(self.config, self.renderer, chosen)
                 self.rendered += 1
         return self._cache[sections]

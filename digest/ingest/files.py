@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..errors import DocumentError
 from ..model import Document
+from .feeds import FEED_SUFFIXES, PAGE_SUFFIXES
 from .parse import decode, parse_document, parse_with_fingerprint
 
 MAX_DOCUMENT_BYTES = 5_000_000  # the max_document_bytes setting's default
@@ -74,14 +75,35 @@ def read_document(
     return parse_document(decode(data, str(path)), str(path), default_date), data
 
 
+FOUND_IN_FOLDERS = (".txt", *FEED_SUFFIXES, *PAGE_SUFFIXES)
+
+
 def find_documents(paths: Iterable[Path]) -> Iterator[Path]:
-    """Paths as given, folders walked recursively for *.txt, in a stable order. Whatever is
-    not a folder is yielded, FIFOs and devices too, so that reading refuses them by name."""
+    """Paths as given, folders walked recursively for story documents (*.txt), feeds and
+    saved pages, in a stable order. Whatever is not a folder is yielded, FIFOs and devices
+    too, so that reading refuses them by name."""
     for p in paths:
         if p.is_dir():
-            yield from sorted((q for q in p.rglob("*.txt") if not q.is_dir()), key=str)
+            found = (
+                q
+                for q in p.rglob("*")
+                if q.suffix.lower() in FOUND_IN_FOLDERS and not q.is_dir() and _worth(q)
+            )
+            yield from sorted(found, key=str)
         else:
             yield p
+
+
+def _worth(path: Path) -> bool:
+    """Whether a file found in a folder is one to read: a .json file only when it is a JSON
+    Feed (it names jsonfeed.org at its start), since folders hold other JSON too."""
+    if path.suffix.lower() != ".json" or not path.is_file():
+        return True  # what is not a regular file is refused by name, never opened
+    try:
+        with path.open("rb") as fh:
+            return b"jsonfeed.org" in fh.read(512)
+    except OSError:
+        return True  # reading it will say why, by name
 
 
 Parsed = tuple[Document, str] | DocumentError  # the document and its fingerprint, or why not

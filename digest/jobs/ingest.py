@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from ..errors import DocumentError
 from ..ingest import (
@@ -15,11 +17,18 @@ from ..ingest import (
     decode,
     explain,
     find_documents,
+    fingerprint,
     read_document,
     read_file,
 )
+from ..ingest.feeds import FEED_SUFFIXES, PAGE_SUFFIXES, parse_source
+from ..ingest.feeds import Parsed as FeedParsed
 from ..model import Document
 from ..store import Refused, Store
+from ..store.stories import ITEM
+
+UTC = ZoneInfo("UTC")
+SOURCE_SUFFIXES = FEED_SUFFIXES + PAGE_SUFFIXES
 
 BATCH = 500  # documents stored per transaction
 BATCH_BYTES = 32_000_000  # or fewer, when they are large: two batches are in memory at once
@@ -67,14 +76,23 @@ def _late_warning(day: str, files: list[tuple[str, bool]]) -> str:
 
 
 def parse_paths(
-    paths: Iterable[Path], default_date: str | None = None, max_bytes: int = MAX_DOCUMENT_BYTES
+    paths: Iterable[Path],
+    default_date: str | None = None,
+    max_bytes: int = MAX_DOCUMENT_BYTES,
+    zone: ZoneInfo = UTC,
 ) -> tuple[list[Document], list[DocumentError]]:
-    """Parse every document under `paths` without storing anything (for --json)."""
+    """Parse every document (and feed item, and page) under `paths` without storing
+    anything (for --json)."""
     docs: list[Document] = []
     errors: list[DocumentError] = []
     for path in find_documents(paths):
         try:
-            docs.append(read_document(path, default_date, max_bytes)[0])
+            if path.suffix.lower() in SOURCE_SUFFIXES:
+                parsed = parse_source(read_file(path, max_bytes), str(path), None, zone)
+                docs += [item.document for item in parsed.items]
+                errors += parsed.refused
+            else:
+                docs.append(read_document(path, default_date, max_bytes)[0])
         except DocumentError as exc:
             errors.append(exc)
     return docs, errors
@@ -97,6 +115,7 @@ def ingest(
     paths: Iterable[Path],
     default_date: str | None = None,
     max_bytes: int = MAX_DOCUMENT_BYTES,
+    zone: ZoneInfo = UTC,
 ) -> IngestReport:
     """Read and store documents. Bad files are refused one by one; the good ones still go in.
 
@@ -107,10 +126,23 @@ def ingest(
     when). Stories for a day whose digest was already sent are stored and listed in
     `report.late`. Batches overlap: one is parsed (on every core, when there are many) while
     the one before is stored. A document the database refuses is refused alone.
+
+    Feed files (.xml, .rss, .atom, .json) give a story per item, saved pages (.html) one
+    each (their days in `zone`); an item seen before unchanged is a duplicate, a changed one
+    replaces its story (store_items).
     """
     report = IngestReport()
     sent: dict[str, bool] = {}  # whether a day's digest went out, for the days seen so far
     files = list(find_documents(paths))
+    # Feeds and saved pages: a handful of files, read one by one (their items are many).
+    for path in [p for p in files if p.suffix.lower() in SOURCE_SUFFIXES]:
+        try:
+            parsed = parse_source(read_file(path, max_bytes), str(path), None, zone)
+        except DocumentError as exc:
+            report.refused.append(exc)
+            continue
+        store_items(store, parsed, report, sent)
+    files = [p for p in files if p.suffix.lower() not in SOURCE_SUFFIXES]
     with Parser(len(files)) as parser:
         waiting: tuple[list[tuple[str, str]], Callable[[], list[Parsed]]] | None = None
         for raw in _read_batches(files, max_bytes, report):
@@ -202,4 +234,32 @@ def _store_parsed(
             report.late.setdefault(day, []).append((path, replaced))
 
 
-__all__ = ["IngestReport", "explain_file", "ingest", "parse_paths"]
+def store_items(
+    store: Store, parsed: FeedParsed, report: IngestReport, sent: dict[str, bool] | None = None
+) -> int:
+    """Store a feed's items (or a page) as stories; returns how many were new or changed.
+
+    An item is named by its source and its GUID (else its link): seen again unchanged, it is
+    a duplicate and costs nothing (its bytes are known); changed, it replaces its story, as a
+    corrected file does; the same article from another source (the same body) is one story.
+    """
+    report.refused.extend(parsed.refused)
+    files: list[tuple[str, str]] = []
+    found: list[Parsed] = []
+    for item in parsed.items:
+        doc = item.document
+        path = f"{ITEM}{doc.source or ''}:{item.key}"
+        content = json.dumps(doc.to_json(), sort_keys=True, ensure_ascii=False)
+        sha = hashlib.sha256(f"{path}\n{content}".encode()).hexdigest()
+        files.append((path, sha))
+        found.append((doc, fingerprint(doc)))
+    known = store.known_files(sha for _, sha in files)
+    todo = [(f, p) for f, p in zip(files, found, strict=True) if f[1] not in known]
+    report.duplicates += len(files) - len(todo)
+    before = report.stored + report.replaced
+    if todo:
+        _store_parsed(store, [f for f, _ in todo], lambda: [p for _, p in todo], report, sent or {})
+    return report.stored + report.replaced - before
+
+
+__all__ = ["IngestReport", "explain_file", "ingest", "parse_paths", "store_items"]

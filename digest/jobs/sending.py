@@ -7,6 +7,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 from ..config import Config
 from ..deliver.envelope import alignment_warning
@@ -18,7 +19,7 @@ from ..errors import ApprovalError, ComposeError, ConfigError, NotFoundError
 from ..lock import run_lock
 from ..store import SendCounts, Store
 from ..store.progress import WorkerShare
-from . import approval, digests, ingest, notices
+from . import approval, digests, fetch, ingest, notices
 from .ingest import IngestReport
 
 
@@ -150,6 +151,7 @@ class RunResult:
     approval: str  # the day's state when the send would start
     date: str
     notice: notices.Notice = field(default_factory=notices.Notice)  # editors told it waits
+    fetched: fetch.FetchReport | None = None  # None: no sources are configured
 
     @property
     def send_line(self) -> str:
@@ -171,7 +173,8 @@ def run(
     transport: str | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> RunResult:
-    """The cron job: ingest new documents from the inbox, compose the day if needed, send.
+    """The cron job: fetch the configured sources, ingest new documents from the inbox,
+    compose the day if needed, send.
 
     Safe to run again: files already ingested are not read twice, an existing digest is kept,
     and only deliveries not yet sent go out. A day that is not approved (held, or pending
@@ -189,7 +192,13 @@ def run(
     outgoing = Outgoing(config, transport)
     outgoing.sender_for()  # settings checked before the lock is taken or anything is sent
     with run_lock(config.lock_file):
-        report = ingest.ingest(store, [config.inbox], max_bytes=config.max_document_bytes)
+        fetched = fetch.fetch_sources(store, config) if config.sources else None
+        report = ingest.ingest(
+            store,
+            [config.inbox],
+            max_bytes=config.max_document_bytes,
+            zone=ZoneInfo(config.time_zone),
+        )
         composed = False
         if not store.has_digest(date):
             try:
@@ -203,14 +212,14 @@ def run(
         if day_state != "approved":
             pending = day_state == "pending"  # a held day waits for no one
             notice = notices.tell_editors(store, outgoing, date) if pending else notices.Notice()
-            return RunResult(report, composed, None, day_state, date, notice)
+            return RunResult(report, composed, None, day_state, date, notice, fetched)
         request = SendRequest(date=date, transport=outgoing.transport_name)
         try:
             result = _send_locked(store, outgoing, request, progress, None)
         except ApprovalError:  # an edit withdrew the approval a moment ago: a later run
             day_state = approval.state(store, config, date)
-            return RunResult(report, composed, None, day_state, date)
-    return RunResult(report, composed, result, day_state, date)
+            return RunResult(report, composed, None, day_state, date, fetched=fetched)
+    return RunResult(report, composed, result, day_state, date, fetched=fetched)
 
 
 def sender_warning(config: Config) -> str | None:

@@ -14,7 +14,9 @@ from .edits import EditStore
 from .keywords import KeywordStore
 from .progress import ProgressStore
 from .rate_events import RateEventStore
+from .search import SearchStore
 from .sessions import SessionStore
+from .sources import SourceStore
 from .stories import Outcome, Refused, StoryStore
 from .subscribers import SubscriberStore
 
@@ -29,9 +31,11 @@ class Store(
     ProgressStore,
     BounceStore,
     SessionStore,
+    SourceStore,
     EditorStore,
     RateEventStore,
     KeywordStore,
+    SearchStore,
 ):
     """Stories, digests, subscribers, deliveries and approvals; the web side's editor
     accounts, sessions and limits."""

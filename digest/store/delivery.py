@@ -105,13 +105,29 @@ class DeliveryStore(BaseStore):
         with self.errors(), self.session() as s:
             return s.exec(select(SendRow.id).where(SendRow.date == date)).first()
 
-    def enqueue(self, send_id: int) -> int:
-        """Queue a delivery for every active subscriber who has none in this send yet."""
+    def enqueue(self, send_id: int, back_issues: bool = False) -> int:
+        """Queue a delivery for every active subscriber who has none in this send yet.
+
+        A send's readers are those active when it began: one who became active later (signed
+        up, confirmed, resumed) starts with the next issue, so a rerun does not queue them,
+        unless `back_issues`. When a subscriber became active is bounded by `updated_at`,
+        which every activation sets (so does any later change, which can only make this
+        stricter), and by `created_at`. Until the send has queued anyone (its first run died
+        before getting here), everyone active now counts: nobody has had the issue yet. A
+        delivery already queued or sent is never touched."""
+        only_then = (
+            ""
+            if back_issues
+            else "AND (NOT EXISTS (SELECT 1 FROM deliveries f WHERE f.send_id = :send) "
+            "  OR (s.created_at <= x.started_at AND s.updated_at <= x.started_at)) "
+        )
         sql = text(
             "INSERT INTO deliveries (send_id, subscriber_id, state, attempts, updated_at) "
             "SELECT :send, s.id, 'queued', 0, :now FROM subscribers s "
+            "JOIN sends x ON x.id = :send "
             "WHERE s.status = 'active' AND NOT EXISTS ("
             "  SELECT 1 FROM deliveries d WHERE d.send_id = :send AND d.subscriber_id = s.id) "
+            f"{only_then}"
             # Two machines starting the same send at once may queue the same subscriber.
             "ON CONFLICT (send_id, subscriber_id) DO NOTHING"
         ).bindparams(bindparam("now", type_=_TIME))

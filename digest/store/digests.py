@@ -243,3 +243,15 @@ class DigestStore(BaseStore):
                 .where(DigestRow.date == date)
             ).first()
         return found is not None
+
+    def published_neighbours(self, date: str) -> tuple[str | None, str | None]:
+        """The published days just before and just after `date` (None: there is none)."""
+        days = select(DigestRow.date).join(SendRow, col(SendRow.date) == col(DigestRow.date))
+        with self.errors(), self.session() as s:
+            before = s.exec(
+                days.where(col(DigestRow.date) < date).order_by(col(DigestRow.date).desc())
+            ).first()
+            after = s.exec(
+                days.where(col(DigestRow.date) > date).order_by(col(DigestRow.date))
+            ).first()
+        return before, after

@@ -94,6 +94,15 @@ def _key(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
+ITEM = "item:"  # what a feed item's "path" starts with: its source and GUID (or link)
+
+
+def _where(path: str) -> str:
+    """A file's absolute path (the same file, whichever way it was named), or a feed item's
+    name as it is."""
+    return path if path.startswith(ITEM) else os.path.abspath(path)
+
+
 def story_keys(body: Sequence[str], title: str, path: str) -> tuple[str | None, str, str]:
     """(lead, title key, path key) of a story read from `path`, as stored in the stories
     table's indexed columns: hashes of its body's first words, of its title's words, and of
@@ -111,7 +120,7 @@ def story_keys(body: Sequence[str], title: str, path: str) -> tuple[str | None, 
     return (
         _key(b" ".join(lead[:LEAD_WORDS])) if len(lead) >= LEAD_WORDS else None,
         _key(match_key(title).encode("utf-8")),
-        _key(os.path.abspath(path).encode("utf-8", "surrogateescape")),
+        _key(_where(path).encode("utf-8", "surrogateescape")),
     )
 
 
@@ -258,6 +267,8 @@ def _new_story(item: Item, stamp: dt.datetime) -> _Story:
         "body": list(doc.body),
         "related_links": list(doc.related_links),
         "headline_groups": [list(g) for g in doc.headline_groups],
+        "url": doc.url,
+        "categories": list(doc.categories) or None,
         "path": path,
         "lead": lead,
         "title_key": title_key,

@@ -52,6 +52,9 @@ class StoryRow(SQLModel, table=True):
     headline_groups: list[list[str]] = Field(sa_column=Column(JSON, nullable=False))
     path: str = Field(sa_column=Column(Text, nullable=False))
     ingested_at: dt.datetime = Field(default_factory=now)
+    # From a feed or a page (see 0009): the original's address, and the feed's categories.
+    url: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    categories: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
     def document(self) -> Document:
         return Document.from_json(
@@ -64,6 +67,8 @@ class StoryRow(SQLModel, table=True):
                 "body": self.body,
                 "related_links": self.related_links,
                 "headline_groups": self.headline_groups,
+                "url": self.url,
+                "categories": self.categories or [],
             }
         )
 
@@ -250,3 +255,19 @@ class NoticeRow(SQLModel, table=True):
     date: str = Field(primary_key=True, max_length=10)
     address: str = Field(primary_key=True, max_length=320)
     told_at: dt.datetime = Field(default_factory=now)
+
+
+class SourceRow(SQLModel, table=True):
+    """A configured source's fetch state: the validators its last answer gave (for the next
+    conditional GET), when it was last asked and last worked, its last error, its items."""
+
+    __tablename__ = "sources"
+
+    name: str = Field(primary_key=True, max_length=100)
+    url: str = Field(sa_column=Column(Text, nullable=False))
+    etag: str | None = Field(default=None, max_length=400)
+    last_modified: str | None = Field(default=None, max_length=100)
+    checked_at: dt.datetime | None = None
+    ok_at: dt.datetime | None = None
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    items: int = 0

@@ -119,12 +119,17 @@ def _safe_next(path: str | None) -> str:
 # ---- login ----------------------------------------------------------------------------
 
 
-def _set_cookie(response: Response, request: Request, name: str, value: str, age: int) -> None:
+SESSION_PATH = "/"  # the archive shows a signed-in editor a day's draft (a test copy's link)
+
+
+def _set_cookie(
+    response: Response, request: Request, name: str, value: str, age: int, path: str = "/editor"
+) -> None:
     response.set_cookie(
         name,
         value,
         max_age=age,
-        path="/editor",
+        path=path,
         httponly=True,
         samesite="lax",
         secure=request.url.scheme == "https",
@@ -181,7 +186,7 @@ def login(
     assert sid is not None
     accounts.open_session(w.store, sid, SESSION_SECONDS, who)
     response = RedirectResponse(_safe_next(next), status_code=303)
-    _set_cookie(response, request, SESSION_COOKIE, cookie, SESSION_SECONDS)
+    _set_cookie(response, request, SESSION_COOKIE, cookie, SESSION_SECONDS, SESSION_PATH)
     response.delete_cookie(LOGIN_COOKIE, path="/editor")
     return response
 
@@ -192,7 +197,8 @@ def logout(ed: EditorDep, csrf: CsrfField = "") -> RedirectResponse:
     _check_csrf(ed, csrf)
     accounts.close_session(ed.web.store, ed.session_id)
     response = RedirectResponse("/editor/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/editor")
+    response.delete_cookie(SESSION_COOKIE, path=SESSION_PATH)
+    response.delete_cookie(SESSION_COOKIE, path="/editor")  # where sessions lived before
     return response
 
 

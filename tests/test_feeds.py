@@ -1,0 +1,106 @@
+"""Feeds and article pages as stories (issue #15): RSS 2.0, Atom, JSON Feed and a single
+article page, read from our own fixtures (tests/fixtures/feeds/) into Documents; each item
+that cannot be a story is one line of reason, and the rest still come out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from digest.errors import DocumentError
+from digest.ingest.feeds import paragraphs, parse_feed, parse_page
+
+FEEDS = Path(__file__).resolve().parent / "fixtures" / "feeds"
+UTC = ZoneInfo("UTC")
+
+
+def feed(name: str, zone: ZoneInfo = UTC) -> tuple[str, list[tuple[str, str, str]], list[str]]:
+    parsed = parse_feed((FEEDS / name).read_bytes(), name, "Test source", zone)
+    items = [(i.key, i.document.date, i.document.title) for i in parsed.items]
+    return parsed.kind, items, [str(r) for r in parsed.refused]
+
+
+def test_rss_items_become_stories_with_link_categories_and_body() -> None:
+    kind, items, refused = feed("orbit-rss.xml")
+    assert kind == "rss"
+    assert [k for k, _, _ in items] == [
+        "orbit-notes-1001",
+        "https://orbit.example.org/2026/11/late-night",
+    ]
+    assert refused == [
+        "orbit-rss.xml: item 3: 'An item without any date': no date",
+        "orbit-rss.xml: item 4: no title",
+    ]
+    doc = parse_feed((FEEDS / "orbit-rss.xml").read_bytes(), "f", "Orbit", UTC).items[0].document
+    assert doc.url == "https://orbit.example.org/2026/11/radar-antenna"
+    assert doc.categories == ("Satellites", "Radar") and doc.source == "Orbit"
+    assert doc.body[1] == "What comes next" and len(doc.body) == 3
+    assert not any("alert" in p for p in doc.body)  # the script is gone
+
+
+def test_an_items_day_is_its_published_time_in_the_configured_zone() -> None:
+    _, utc, _ = feed("orbit-rss.xml")
+    _, sydney, _ = feed("orbit-rss.xml", ZoneInfo("Australia/Sydney"))
+    assert [d for _, d, _ in utc] == ["2026-11-26", "2026-11-26"]
+    assert [d for _, d, _ in sydney] == ["2026-11-26", "2026-11-27"]  # 23:30 UTC is Friday there
+
+
+def test_atom_entry_with_an_html_title_and_a_list() -> None:
+    kind, items, refused = feed("harbour-atom.xml")
+    assert kind == "atom" and refused == []
+    [(key, day, title)] = items
+    assert key == "tag:harbour.example.net,2026:entry-77" and day == "2026-11-26"
+    assert title == "Navy trials uncrewed minesweeper in the harbour"
+    doc = parse_feed((FEEDS / "harbour-atom.xml").read_bytes(), "f", "H", UTC).items[0].document
+    assert doc.body[1:] == ("Trials last six weeks.", "Two crews take turns.")
+
+
+def test_json_feed_items_and_their_reasons() -> None:
+    kind, items, refused = feed("garden-feed.json")
+    assert kind == "json"
+    assert items == [("fs-42", "2026-11-26", "Survey team measures a thinning glacier tongue")]
+    assert refused == [
+        "garden-feed.json: item 2: 'A note with text only': no date",
+        "garden-feed.json: item 3: not an object",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"this is neither XML nor JSON", "not a feed"),
+        (b"{not json", "not JSON"),
+        (b'{"version": "1.0", "items": []}', "not a JSON Feed"),
+        (b'{"version": "https://jsonfeed.org/version/1", "items": 3}', "without an items list"),
+        (b"", "not a feed"),
+    ],
+)
+def test_what_is_no_feed_is_one_line_naming_the_file(data: bytes, reason: str) -> None:
+    with pytest.raises(DocumentError) as err:
+        parse_feed(data, "bad.xml", "S", UTC)
+    assert str(err.value).startswith("bad.xml: ") and reason in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_an_article_page_gives_title_date_body_and_canonical_link() -> None:
+    item = parse_page((FEEDS / "article.html").read_bytes(), "article.html", "Coastline", UTC)
+    doc = item.document
+    assert doc.title == "Ferry operator orders two electric ferries"
+    assert doc.date == "2026-11-26" and doc.source == "Coastline"
+    assert item.key == doc.url == "https://coastline.example.org/news/electric-ferries"
+    assert doc.body[0].startswith("The island ferry operator has ordered")
+    assert len(doc.body) == 4
+    assert not any("Copyright" in p or "Sport" in p for p in doc.body)  # no page furniture
+
+
+def test_what_is_no_article_page_is_one_line() -> None:
+    with pytest.raises(DocumentError, match=r"^empty.html: "):
+        parse_page(b"<html><body></body></html>", "empty.html", "S", UTC)
+
+
+def test_paragraphs_of_html_and_of_plain_text() -> None:
+    assert paragraphs("<p>One <b>two</b></p><div><p>Three</p></div>") == ["One two", "Three"]
+    assert paragraphs("Just text\nover two lines") == ["Just text", "over two lines"]
+    assert paragraphs("  ") == []
