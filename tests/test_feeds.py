@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from digest.errors import DocumentError
-from digest.ingest.feeds import paragraphs, parse_feed, parse_page
+from digest.ingest.feeds import paragraphs, parse_feed, parse_page, parse_source
 
 FEEDS = Path(__file__).resolve().parent / "fixtures" / "feeds"
 UTC = ZoneInfo("UTC")
@@ -104,3 +104,40 @@ def test_paragraphs_of_html_and_of_plain_text() -> None:
     assert paragraphs("<p>One <b>two</b></p><div><p>Three</p></div>") == ["One two", "Three"]
     assert paragraphs("Just text\nover two lines") == ["Just text", "over two lines"]
     assert paragraphs("  ") == []
+
+
+def test_rss_1_0_rdf_with_dublin_core_date_and_subject() -> None:
+    parsed = parse_feed((FEEDS / "lighthouse-rdf.xml").read_bytes(), "f", None, UTC)
+    [item] = parsed.items
+    doc = item.document
+    assert parsed.kind == "rss" and doc.source == "Lighthouse Log"  # the feed's own title
+    assert (doc.date, doc.title, doc.categories) == (
+        "2026-11-26",
+        "Fog signal tested after its winter overhaul",
+        ("Coast",),
+    )
+
+
+def test_a_declared_charset_and_a_wrong_one() -> None:
+    data = (FEEDS / "cafe-latin1.xml").read_bytes()
+    [item] = parse_feed(data, "f", None, UTC).items
+    assert item.document.title == "Café opens on the quay"
+    # Declared UTF-8 but written in Latin-1: read all the same, not refused.
+    wrong = data.replace(b"iso-8859-1", b"utf-8")
+    [item] = parse_feed(wrong, "f", None, UTC).items
+    assert item.document.body == (
+        "The café on the quay opened its doors to the first ferry passengers.",
+    )
+
+
+def test_a_second_page_layout_and_what_is_not_a_page() -> None:
+    item = parse_source((FEEDS / "bakery.html").read_bytes(), "bakery.html", None, UTC).items[0]
+    doc = item.document
+    assert (doc.title, doc.date, doc.source) == (
+        "Harbour bakery wins regional bread prize",
+        "2026-11-26",
+        "Quayside Weekly",
+    )
+    assert len(doc.body) == 3 and not any("Most read" in p or "About" in p for p in doc.body)
+    with pytest.raises(DocumentError, match=r"^x.html: no article found"):
+        parse_source(b"\x89PNG\r\n\x1a\n\x00\x00binary", "x.html", None, UTC)
