@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from .config import Config
 from .errors import ComposeError
+from .ingest.lines import without_subheadings
 from .model import Digest, Document, Section, StoryItem
 from .sections import CATEGORY_POINTS, LEAN_POINTS, Classifier
 from .text import clean_spaces, ends_sentence, fold, match_key, sentences
@@ -22,7 +23,7 @@ def summarize(body: Sequence[str], limit: int) -> str:
     When even the first sentence is longer than the limit (or the body is cut off mid-sentence),
     it is cut at a word boundary and marked with an ellipsis.
     """
-    text = clean_spaces(" ".join(body[:3]))
+    text = clean_spaces(" ".join(without_subheadings(body)[:3]))
     out = ""
     for sentence in sentences(text):
         candidate = f"{out} {sentence}".strip()
@@ -91,14 +92,17 @@ def compose(
     seen: set[str] = set()
     # Longer stories first within a section: they tend to be the day's substantial pieces.
     named = list(zip(documents, [*ids, *[""] * (len(documents) - len(ids))], strict=True))
-    ordered = sorted(named, key=lambda d: (-sum(len(p) for p in d[0].body), d[0].title))
+    ordered = sorted(
+        named, key=lambda d: (-sum(len(p) for p in without_subheadings(d[0].body)), d[0].title)
+    )
     for doc, story_id in ordered:
         key = match_key(doc.title)
         if key in seen:
             continue
         seen.add(key)
         hints = (*doc.related_links, *doc.categories)
-        name = classifier.story(doc.title, doc.body, hints, pointers.points(doc))
+        text = without_subheadings(doc.body)  # a subheading's words are no lede
+        name = classifier.story(doc.title, text, hints, pointers.points(doc))
         summary = summarize(doc.body, config.summary_chars)
         stories[name].append(StoryItem(doc.title, summary, doc.source, story_id, doc.url))
 

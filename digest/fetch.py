@@ -9,19 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-
-import httpx
+from typing import TYPE_CHECKING
 
 from .errors import FetchError
+
+if TYPE_CHECKING:  # httpx itself is imported when a fetch runs: 60 ms no other command needs
+    import httpx
 
 TIMEOUT = 20.0  # seconds for connecting, and between bytes of an answer
 MAX_BYTES = 5_000_000  # a feed or a page larger than this is refused
 MAX_REDIRECTS = 5
 AT_ONCE = 4  # sources fetched at the same time
+DEADLINE_TIMEOUTS = 6  # a whole answer may take this many timeouts
 
 
 @dataclass(frozen=True)
@@ -67,9 +71,13 @@ def _is_web(url: str) -> bool:
 
 
 def read_local(path: str, max_bytes: int) -> Fetched:
-    """A source that is a file: read whole, under the same cap."""
+    """A source that is a file: read whole, under the same cap (a FIFO or a device, which
+    has no size and may never end, is refused unopened)."""
     try:
-        size = os.stat(path).st_size
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise FetchError("not a regular file")
+        size = info.st_size
         if size > max_bytes:
             raise FetchError(f"too large ({size:,} bytes; the cap is {max_bytes:,})")
         return Fetched(Path(path).read_bytes(), Validators(), path)
@@ -79,6 +87,8 @@ def read_local(path: str, max_bytes: int) -> Fetched:
 
 async def fetch_one(client: httpx.AsyncClient, req: Request, max_bytes: int) -> Fetched:
     """One source: FetchError with the reason when it cannot be had."""
+    import httpx
+
     if not _is_web(req.url):
         return await asyncio.to_thread(read_local, req.url, max_bytes)
     headers = {}
@@ -126,6 +136,8 @@ async def fetch_all(
     at_once: int = AT_ONCE,
 ) -> list[Fetched | FetchError]:
     """Every source once, `at_once` at a time; each answer or its reason, in order."""
+    import httpx
+
     limit = asyncio.Semaphore(at_once)
     async with httpx.AsyncClient(
         follow_redirects=True,
@@ -137,7 +149,13 @@ async def fetch_all(
         async def one(req: Request) -> Fetched | FetchError:
             async with limit:
                 try:
-                    return await fetch_one(client, req, max_bytes)
+                    # A whole answer within a few timeouts: one that drips a byte just
+                    # under the timeout would hold the run for ever.
+                    return await asyncio.wait_for(
+                        fetch_one(client, req, max_bytes), timeout * DEADLINE_TIMEOUTS
+                    )
+                except TimeoutError:
+                    return FetchError(f"took over {timeout * DEADLINE_TIMEOUTS:g} s in all")
                 except FetchError as exc:
                     return exc
 

@@ -285,3 +285,21 @@ def test_feed_entries_are_dated_by_the_digest_date(
     assert entry.findtext(f"{ATOM}updated") == f"{EARLIER}T00:00:00Z"
     assert root.findtext(f"{ATOM}updated") == f"{EARLIER}T00:00:00Z"
     assert f'href="{BASE}{paths(digest)[0]}"' in (entry.findtext(f"{ATOM}content") or "")
+
+
+def test_an_ingested_pages_agency_subheadings_reach_its_story_page(
+    client: TestClient, store: Store, cfg: Config
+) -> None:
+    from digest.jobs.ingest import ingest
+
+    from .conftest import FIXTURES
+
+    report = ingest(store, [FIXTURES / "layouts" / "spacemart_2024.txt"], "2024-06-02")
+    assert report.stored == 1
+    [doc] = [d for day, _ in store.story_days() for d in store.documents_for(day)]
+    digest = digest_jobs.compose_day(store, cfg, doc.date)
+    [item] = [st for s in digest.sections for st in s.stories]
+    assert "Difficult situation" not in item.summary  # a heading is not a sentence of it
+    store.get_or_create_send(doc.date)
+    page = client.get(story_path(doc.date, item) or "").text
+    assert "<h2>&#39;Difficult situation&#39;</h2>" in page and "<h2>Supplies</h2>" in page

@@ -141,3 +141,43 @@ def test_a_second_page_layout_and_what_is_not_a_page() -> None:
     assert len(doc.body) == 3 and not any("Most read" in p or "About" in p for p in doc.body)
     with pytest.raises(DocumentError, match=r"^x.html: no article found"):
         parse_source(b"\x89PNG\r\n\x1a\n\x00\x00binary", "x.html", None, UTC)
+
+
+def test_odd_items_are_refused_alone_and_odd_dates_never_crash() -> None:
+    feed = (
+        b'{"version": "https://jsonfeed.org/version/1.1", "items": ['
+        b'{"id": "a", "title": "Tags as a number", "content_text": "Some text here.",'
+        b' "date_published": "2026-11-26T10:00:00Z", "tags": 5},'
+        b'{"id": "b", "title": "Year one", "content_text": "Text.",'
+        b' "date_published": "0001-01-01T00:30:00+01:00"},'
+        b'{"id": "c", "title": "Year 9999", "content_text": "Text.",'
+        b' "date_published": "9999-12-31T23:00:00-05:00"},'
+        b'{"id": "d", "title": {"a": 1}, "content_text": "Text.", "date_published": "2026-11-26"}'
+        b"]}"
+    )
+    parsed = parse_feed(feed, "odd.json", "S", ZoneInfo("Pacific/Kiritimati"))
+    assert [i.key for i in parsed.items] == ["a"] and parsed.items[0].document.categories == ()
+    assert [str(r) for r in parsed.refused] == [
+        "odd.json: item 2: 'Year one': no date",
+        "odd.json: item 3: 'Year 9999': no date",
+        "odd.json: item 4: no title",
+    ]
+
+
+def test_a_date_without_a_time_is_that_day_in_every_zone() -> None:
+    chicago = ZoneInfo("America/Chicago")
+    rdf = (
+        (FEEDS / "lighthouse-rdf.xml").read_bytes().replace(b"2026-11-26T11:00:00Z", b"2026-11-26")
+    )
+    assert parse_feed(rdf, "f", None, chicago).items[0].document.date == "2026-11-26"
+    page = (FEEDS / "bakery.html").read_bytes()
+    assert parse_page(page, "p.html", None, chicago).document.date == "2026-11-26"
+
+
+def test_a_feed_served_as_html_is_still_a_feed_and_unsafe_links_are_dropped() -> None:
+    data = (FEEDS / "orbit-rss.xml").read_bytes()
+    parsed = parse_source(data, "orbit", None, UTC, content_type="text/html; charset=utf-8")
+    assert parsed.kind == "rss" and len(parsed.items) == 2
+    for bad in (b'https://a.example/x" onmouseover="y', b"https://a.example/x\nFake line"):
+        odd = data.replace(b"https://orbit.example.org/2026/11/radar-antenna", bad)
+        assert parse_feed(odd, "f", None, UTC).items[0].document.url is None

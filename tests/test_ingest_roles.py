@@ -10,7 +10,7 @@ from click.testing import CliRunner, Result
 
 from digest.cli import cli
 from digest.errors import DocumentError
-from digest.ingest import parse_document
+from digest.ingest import fingerprint, parse_document
 from digest.ingest.explain import explain
 from digest.ingest.lines import dateline, parse_date
 from digest.ingest.roles import assign
@@ -43,8 +43,6 @@ FURNITURE = [
     "File Photo: A rocket on its pad.",
     "Caption: Technicians prepare the spacecraft.",
     "Illustration only",
-    "- 'Difficult situation' -",
-    "-- Next steps --",
     "Tweet",
     "Advertisement",
 ]
@@ -66,6 +64,30 @@ def test_furniture_never_reaches_a_body(line: str, where: int) -> None:
 def test_furniture_never_reaches_a_body_without_blank_lines(line: str) -> None:
     text = "\n".join([" date 2025-04-01 " + PARAGRAPHS[0], line, *PARAGRAPHS[1:]])
     assert list(parse_document(text, "doc.txt").body) == PARAGRAPHS
+
+
+# Agency subheadings: kept between paragraphs (a story page shows them as headings), never
+# before the first or after the last, and never part of what identifies or sums up a story.
+SUBHEADINGS = ["- 'Difficult situation' -", "-- Next steps --"]
+
+
+@pytest.mark.parametrize("line", SUBHEADINGS)
+@pytest.mark.parametrize("where", [0, 1, 2, 3])
+def test_a_subheading_stays_between_paragraphs_only(line: str, where: int) -> None:
+    paras = [*PARAGRAPHS]
+    paras.insert(where, line)
+    doc = parse_document(" date 2025-04-01 " + "\n\n".join(paras) + "\n", "doc.txt")
+    inside = 0 < where < len(PARAGRAPHS)
+    assert list(doc.body) == (paras if inside else PARAGRAPHS)
+    plain = parse_document(" date 2025-04-01 " + "\n\n".join(PARAGRAPHS) + "\n", "doc.txt")
+    assert fingerprint(doc) == fingerprint(plain)  # the same story, with or without it
+
+
+@pytest.mark.parametrize("line", SUBHEADINGS)
+def test_a_subheading_without_blank_lines_is_a_line_of_its_own(line: str) -> None:
+    text = "\n".join([" date 2025-04-01 " + PARAGRAPHS[0], line, *PARAGRAPHS[1:]])
+    body = list(parse_document(text, "doc.txt").body)
+    assert body == [PARAGRAPHS[0], line, *PARAGRAPHS[1:]]
 
 
 @pytest.mark.parametrize(

@@ -273,3 +273,63 @@ def test_the_archive_story_page_links_the_original(store: Store, config: Config)
     assert page.status_code == 200
     assert 'href="https://harbour.example.net/minesweeper-trial"' in page.text
     assert "The navy has begun trials of an uncrewed minesweeper" in page.text  # the full text
+
+
+ATOM_UPDATED = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Quay Notes</title><id>urn:q</id>
+<updated>{stamp}</updated>
+<entry><title>Tide gauge back in service</title><id>urn:q:1</id>
+<link href="https://quay.example.org/tide"/><updated>{stamp}</updated>
+<content type="html">&lt;p&gt;{text}&lt;/p&gt;</content></entry></feed>
+"""
+
+
+def mark_sent(store: Store, day: str) -> None:
+    """The day's send began and delivered one message: the day counts as sent."""
+    from sqlalchemy import text
+
+    from digest.subscribers import new_subscriber
+
+    store.upsert_subscribers([new_subscriber("r@example.com", None, None, None)])
+    begun = store.begin_send(day, required=False)
+    assert begun is not None
+    store.enqueue(begun[0])
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE deliveries SET state = 'sent'"))
+
+
+def test_an_item_keeps_its_first_day_and_stays_as_sent_once_its_day_is(
+    store: Store, config: Config, tmp_path: Path
+) -> None:
+    feed = tmp_path / "quay.xml"
+    source = with_sources(config, SourceRule("Quay", str(feed)))
+    first = "The harbour tide gauge is back in service after a month of repairs."
+    feed.write_text(ATOM_UPDATED.format(stamp="2026-11-26T09:00:00Z", text=first))
+    assert fetch_sources(store, source).new == 1
+    # Updated the next day (an entry with only <updated>): the same story, on its first day.
+    fixed = first + " Readings are online again."
+    feed.write_text(ATOM_UPDATED.format(stamp="2026-11-27T09:00:00Z", text=fixed))
+    report = fetch_sources(store, source)
+    assert report.ingest.replaced == 1 and store.documents_for("2026-11-27") == []
+    [doc] = store.documents_for(DAY)
+    assert doc.body == (fixed,)
+    # Once its day is sent, a change no longer touches the story.
+    digests.compose_day(store, config, DAY)
+    mark_sent(store, DAY)
+    feed.write_text(ATOM_UPDATED.format(stamp="2026-11-28T09:00:00Z", text="Rewritten."))
+    report = fetch_sources(store, source)
+    assert report.new == 0 and report.unchanged == 1
+    assert [d.body for d in store.documents_for(DAY)] == [(fixed,)]
+    assert store.documents_for("2026-11-28") == []
+
+
+def test_a_source_that_trips_the_code_fails_alone_and_run_goes_on(
+    store: Store,
+    config: Config,
+    feed_server: FeedServer,  # noqa: F811
+) -> None:
+    feed_server.files["odd.json"] = b'{"version": "https://jsonfeed.org/version/1", "items": {}}'
+    found = sources(feed_server, "odd.json", "harbour-atom.xml")
+    report = fetch_sources(store, with_sources(config, *found))
+    assert report.failed == [("odd.json", "a JSON Feed without an items list")]
+    assert report.new == 1

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -68,26 +68,55 @@ def paragraphs(html: str) -> list[str]:
     return [p for p in (clean_spaces(el.text_content()) for el in blocks) if p]
 
 
-def _day(stamp: dt.datetime, zone: ZoneInfo) -> str:
-    """The day a moment falls on where the newsletter is made (a naive time counts as UTC)."""
+def _day(stamp: dt.datetime, zone: ZoneInfo) -> str | None:
+    """The day a moment falls on where the newsletter is made (a naive time counts as UTC);
+    None for a moment no calendar here holds (the year 1 or 9999 moved a zone away)."""
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=dt.UTC)
-    return stamp.astimezone(zone).date().isoformat()
+    try:
+        return stamp.astimezone(zone).date().isoformat()
+    except (OverflowError, ValueError):
+        return None
 
 
-def _struct_day(value: time.struct_time | None, zone: ZoneInfo) -> str | None:
+def _has_time(raw: object) -> bool:
+    """Whether a written date carries a time of day: a date alone names its day as it is, in
+    every zone (read as midnight UTC, it would fall on the day before west of Greenwich)."""
+    return isinstance(raw, str) and ":" in raw
+
+
+def _struct_day(value: time.struct_time | None, raw: object, zone: ZoneInfo) -> str | None:
     if value is None:
         return None
-    return _day(dt.datetime(*value[:6], tzinfo=dt.UTC), zone)
+    try:
+        stamp = dt.datetime(*value[:6], tzinfo=dt.UTC)
+    except (ValueError, TypeError):
+        return None
+    return _day(stamp, zone) if _has_time(raw) else stamp.date().isoformat()
 
 
 def _iso_day(value: object, zone: ZoneInfo) -> str | None:
     if not isinstance(value, str) or not value.strip():
         return None
     try:
-        return _day(dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00")), zone)
+        stamp = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
         return None
+    return _day(stamp, zone) if _has_time(value) else stamp.date().isoformat()
+
+
+# What an address that goes into an href and onto a line of the text part must not hold.
+_UNSAFE_URL = frozenset(' "<>\\^`{|}')
+
+
+def web_address(url: object) -> str | None:
+    """`url` when it is a plain http(s) address (no white space, control characters or
+    quotes: it reaches every reader's email as a link and as a line of text), else None."""
+    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        return None
+    if len(url) > 2000 or any(ch in _UNSAFE_URL or ord(ch) < 33 or ord(ch) == 127 for ch in url):
+        return None
+    return url
 
 
 def _story(
@@ -116,8 +145,7 @@ def _story(
         source=source,
         section_label=None,
         body=tuple(body),
-        # Only a web address: a feed's link reaches an href in every reader's email.
-        url=url if url and url.startswith(("https://", "http://")) and len(url) <= 2000 else None,
+        url=web_address(url),
         categories=tuple(dict.fromkeys(c for c in (clean_spaces(c) for c in categories) if c)),
     )
 
@@ -132,26 +160,44 @@ def _feedparser_items(data: bytes, where: str, source: str | None, zone: ZoneInf
         reason = getattr(feed.get("bozo_exception"), "args", None) or ("not an RSS or Atom feed",)
         raise DocumentError(where, f"not a feed: {str(reason[0])[:120]}")
     source = source or clean_spaces(str(feed.feed.get("title") or "")) or None
-    items: list[Item] = []
-    refused: list[DocumentError] = []
-    for i, entry in enumerate(feed.entries, 1):
-        html = ""
-        if entry.get("content"):
-            html = "\n".join(str(c.get("value", "")) for c in entry.content)
-        html = html or str(entry.get("summary", ""))
-        link = str(entry.get("link") or "") or None
-        day = _struct_day(entry.get("published_parsed") or entry.get("updated_parsed"), zone)
-        tags = [str(t.get("term") or t.get("label") or "") for t in entry.get("tags", [])]
-        try:
-            doc = _story(
-                f"{where}: item {i}", entry.get("title"), day, paragraphs(html), source, link, tags
-            )
-        except DocumentError as exc:
-            refused.append(exc)
-            continue
-        items.append(Item(str(entry.get("id") or link or doc.title), doc))
+    items, refused = _each(feed.entries, where, lambda e, here: _rss_item(e, here, source, zone))
     kind = "atom" if version.startswith("atom") else "rss"
     return Parsed(kind, tuple(items), tuple(refused))
+
+
+def _rss_item(entry: Any, here: str, source: str | None, zone: ZoneInfo) -> Item:
+    html = ""
+    if entry.get("content"):
+        html = "\n".join(str(c.get("value", "")) for c in entry.content)
+    html = html or str(entry.get("summary", ""))
+    link = str(entry.get("link") or "") or None
+    # The first published time; an entry with only an updated one (Atom allows it) gets its
+    # day from that, and keeps the day it was first stored under (see jobs/ingest.py).
+    if entry.get("published_parsed"):
+        day = _struct_day(entry.get("published_parsed"), entry.get("published"), zone)
+    else:
+        day = _struct_day(entry.get("updated_parsed"), entry.get("updated"), zone)
+    tags = [str(t.get("term") or t.get("label") or "") for t in entry.get("tags", [])]
+    doc = _story(here, entry.get("title"), day, paragraphs(html), source, link, tags)
+    return Item(str(entry.get("id") or link or doc.title), doc)
+
+
+def _each(
+    entries: Iterable[Any], where: str, make: Callable[[Any, str], Item]
+) -> tuple[list[Item], list[DocumentError]]:
+    """Each entry as an item, or the one line of why it is not: an entry that trips the
+    code (a number where text belongs, say) is refused alone, the others still come."""
+    items: list[Item] = []
+    refused: list[DocumentError] = []
+    for i, entry in enumerate(entries, 1):
+        here = f"{where}: item {i}"
+        try:
+            items.append(make(entry, here))
+        except DocumentError as exc:
+            refused.append(exc)
+        except Exception as exc:  # odd input of any kind: refused, never a crash
+            refused.append(DocumentError(here, f"cannot be read ({type(exc).__name__})"))
+    return items, refused
 
 
 def _json_feed_items(data: bytes, where: str, source: str | None, zone: ZoneInfo) -> Parsed:
@@ -166,37 +212,27 @@ def _json_feed_items(data: bytes, where: str, source: str | None, zone: ZoneInfo
     if not isinstance(entries, list):
         raise DocumentError(where, "a JSON Feed without an items list")
     source = source or clean_spaces(str(feed.get("title") or "")) or None
-    items: list[Item] = []
-    refused: list[DocumentError] = []
-    for i, entry in enumerate(entries, 1):
-        here = f"{where}: item {i}"
-        if not isinstance(entry, dict):
-            refused.append(DocumentError(here, "not an object"))
-            continue
-        html = str(entry.get("content_html") or "")
-        body = paragraphs(html) if html else []
-        if not body:
-            text = str(entry.get("content_text") or entry.get("summary") or "")
-            body = [p for p in (clean_spaces(line) for line in text.splitlines()) if p]
-        url = entry.get("url") or entry.get("external_url")
-        day = _iso_day(entry.get("date_published") or entry.get("date_modified"), zone)
-        tags = [str(t) for t in entry.get("tags") or [] if isinstance(t, str)]
-        title = entry.get("title")
-        try:
-            doc = _story(
-                here,
-                title if isinstance(title, str) else None,
-                day,
-                body,
-                source,
-                str(url) if url else None,
-                tags,
-            )
-        except DocumentError as exc:
-            refused.append(exc)
-            continue
-        items.append(Item(str(entry.get("id") or url or doc.title), doc))
+    items, refused = _each(entries, where, lambda e, here: _json_item(e, here, source, zone))
     return Parsed("json", tuple(items), tuple(refused))
+
+
+def _json_item(entry: Any, here: str, source: str | None, zone: ZoneInfo) -> Item:
+    if not isinstance(entry, dict):
+        raise DocumentError(here, "not an object")
+    html = str(entry.get("content_html") or "")
+    body = paragraphs(html) if html else []
+    if not body:
+        text = str(entry.get("content_text") or entry.get("summary") or "")
+        body = [p for p in (clean_spaces(line) for line in text.splitlines()) if p]
+    url = entry.get("url") or entry.get("external_url")
+    day = _iso_day(entry.get("date_published") or entry.get("date_modified"), zone)
+    listed = entry.get("tags")
+    tags = [t for t in listed if isinstance(t, str)] if isinstance(listed, list) else []
+    title = entry.get("title")
+    doc = _story(
+        here, title if isinstance(title, str) else None, day, body, source, web_address(url), tags
+    )
+    return Item(str(entry.get("id") or url or doc.title), doc)
 
 
 def parse_feed(data: bytes, where: str, source: str | None, zone: ZoneInfo) -> Parsed:
@@ -237,12 +273,14 @@ def parse_page(
 
 
 def is_page(where: str, data: bytes, content_type: str = "") -> bool:
-    """Whether a source is a web page rather than a feed: by its name, its declared type,
-    else its first bytes."""
-    if where.lower().endswith(PAGE_SUFFIXES) or "html" in content_type.lower():
+    """Whether a source is a web page rather than a feed: by its first bytes, else its name
+    or declared type (servers often call a feed text/html)."""
+    head = data.lstrip()[:300].lower()
+    if head.startswith((b"<!doctype html", b"<html")):
         return True
-    head = data.lstrip()[:200].lower()
-    return head.startswith((b"<!doctype html", b"<html"))
+    if head.startswith((b"<?xml", b"<rss", b"<feed", b"<rdf:rdf", b"{")):
+        return False
+    return where.lower().endswith(PAGE_SUFFIXES) or "html" in content_type.lower()
 
 
 def parse_source(
@@ -256,9 +294,14 @@ def parse_source(
 ) -> Parsed:
     """A feed's items, or a page as one item, by `kind` (feed or page) or, without one, by
     what it looks like. DocumentError when it is neither."""
-    if kind == "page" or (kind is None and is_page(where, data, content_type)):
-        return Parsed("page", (parse_page(data, where, source, zone, url),), ())
-    return parse_feed(data, where, source, zone)
+    try:
+        if kind == "page" or (kind is None and is_page(where, data, content_type)):
+            return Parsed("page", (parse_page(data, where, source, zone, url),), ())
+        return parse_feed(data, where, source, zone)
+    except DocumentError:
+        raise
+    except Exception as exc:  # a parser tripped on odd input: one line, never a crash
+        raise DocumentError(where, f"cannot be read: {type(exc).__name__}: {exc}"[:200]) from None
 
 
 __all__ = [

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from dateutil import parser as dateparser
@@ -172,7 +173,14 @@ def caption(s: str, sentences: bool = True) -> str | None:
 
 
 def subheading(s: str) -> bool:
-    return s[0] in "-–—" and bool(_SUBHEADING.match(s))
+    return bool(s) and s[0] in "-–—" and bool(_SUBHEADING.match(s))
+
+
+def without_subheadings(body: Iterable[str]) -> list[str]:
+    """A body's paragraphs without its agency subheadings ("-- Next steps --"): what a story's
+    identity, lead and summary are made of, so keeping the subheadings for the story page
+    changes none of those."""
+    return [p for p in body if not subheading(p)]
 
 
 def caps_label(s: str) -> bool:

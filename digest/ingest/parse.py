@@ -53,8 +53,13 @@ def _gather(roles: list[Line]) -> _Parts:
     hint_site: str | None = None
     for line in roles:
         role, s = line.role, line.text
-        if role == "body":
-            if line.joined and parts.body:
+        if role == "subheading":
+            # Kept in the body between paragraphs, where a story page shows it as a heading
+            # (without_subheadings() leaves it out of its identity, lead and summary).
+            if parts.body:
+                parts.body.append(s)
+        elif role == "body":
+            if line.joined and parts.body and not shape.subheading(parts.body[-1]):
                 parts.body[-1] = f"{parts.body[-1]} {s}"
             else:
                 parts.body.append(s)
@@ -145,8 +150,10 @@ def parse_with_fingerprint(text: str, path: str, default_date: str | None) -> tu
     parts = _gather(assign(text))
     if parts.date and not _real_date(parts.date):
         raise DocumentError(path, f"'date {parts.date}' is not a calendar date", 1)
+    while parts.body and shape.subheading(parts.body[-1]):
+        parts.body.pop()  # a subheading heads what follows it: at the end, nothing does
     body = [p for p in parts.body if p]
-    if not body:
+    if not shape.without_subheadings(body):
         raise DocumentError(path, "no body text")
     m = _FILENAME_DATE.search(Path(path).name)
     date = parts.date or parts.dateline_date or (m.group(1) if m else None) or default_date
@@ -156,7 +163,7 @@ def parse_with_fingerprint(text: str, path: str, default_date: str | None) -> tu
     groups = parts.groups
     heads = [h for g in groups for h in g]
     words_of = dict(zip(heads, words_per_line(heads), strict=True))  # each tokenised once
-    body_words = words_per_line(body)
+    body_words = words_per_line(shape.without_subheadings(body))
     if parts.title:
         title, title_source = parts.title, "document"
     else:
@@ -164,7 +171,7 @@ def parse_with_fingerprint(text: str, path: str, default_date: str | None) -> tu
         if best:
             title, title_source = best, "headline"
         else:
-            title, title_source = _sentence_title(body), "sentence"
+            title, title_source = _sentence_title(shape.without_subheadings(body)), "sentence"
     own = match_key(title)
     groups = [[h for h in g if " ".join(words_of[h]) != own] for g in groups]
     doc = Document(
@@ -204,7 +211,7 @@ def decode(data: bytes, path: str) -> str:
 def fingerprint(doc: Document) -> str:
     """Identity of a story: its body's words, so syndicated copies on sister sites (same
     article, another tagline, maybe other related headlines) count as one story."""
-    return _fingerprint(words(" ".join(doc.body)))
+    return _fingerprint(words(" ".join(shape.without_subheadings(doc.body))))
 
 
 def _fingerprint(body_words: list[str]) -> str:

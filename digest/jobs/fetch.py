@@ -71,7 +71,11 @@ def fetch_sources(store: Store, config: Config) -> FetchReport:
             report.failed.append((source.name, str(answer)))
             store.record_fetch(source.name, source.url, str(answer))
             continue
-        report.unchanged += _store(store, source, answer, zone, report, sent)
+        try:
+            report.unchanged += _store(store, source, answer, zone, report, sent)
+        except Exception as exc:  # one source's items must not stop the others, nor the run
+            reason = f"cannot be stored: {type(exc).__name__}: {exc}".splitlines()[0][:200]
+            report.failed.append((source.name, reason))
     return report
 
 

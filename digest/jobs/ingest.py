@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator
@@ -241,14 +242,29 @@ def store_items(
 
     An item is named by its source and its GUID (else its link): seen again unchanged, it is
     a duplicate and costs nothing (its bytes are known); changed, it replaces its story, as a
-    corrected file does; the same article from another source (the same body) is one story.
+    corrected file does, until the story's day is sent (then it is left as it went out); it
+    keeps the day it was first stored under. The same article from another source (the same
+    body) is one story.
     """
     report.refused.extend(parsed.refused)
     files: list[tuple[str, str]] = []
     found: list[Parsed] = []
-    for item in parsed.items:
-        doc = item.document
-        path = f"{ITEM}{doc.source or ''}:{item.key}"
+    named = [(f"{ITEM}{i.document.source or ''}:{i.key}", i.document) for i in parsed.items]
+    # An item keeps the day it was first stored under (an entry dated by its last update
+    # would move on each update), and once that day is sent it stays as it went out.
+    first_days = store.item_days(path for path, _ in named)
+    sent = {} if sent is None else sent
+    unknown = set(first_days.values()) - sent.keys()
+    if unknown:
+        gone = store.days_sent(unknown)
+        sent.update((day, day in gone) for day in unknown)
+    for path, doc in named:
+        day = first_days.get(path)
+        if day is not None and sent[day]:
+            report.duplicates += 1
+            continue
+        if day is not None and day != doc.date:
+            doc = dataclasses.replace(doc, date=day)
         content = json.dumps(doc.to_json(), sort_keys=True, ensure_ascii=False)
         sha = hashlib.sha256(f"{path}\n{content}".encode()).hexdigest()
         files.append((path, sha))
@@ -258,7 +274,7 @@ def store_items(
     report.duplicates += len(files) - len(todo)
     before = report.stored + report.replaced
     if todo:
-        _store_parsed(store, [f for f, _ in todo], lambda: [p for _, p in todo], report, sent or {})
+        _store_parsed(store, [f for f, _ in todo], lambda: [p for _, p in todo], report, sent)
     return report.stored + report.replaced - before
 
 

@@ -15,7 +15,7 @@ from ..deliver.outgoing import Outgoing
 from ..deliver.send import Sender, SendOptions, SendResult, recipient_for
 from ..deliver.transport import Envelope
 from ..deliver.workers import run_in_processes
-from ..errors import ApprovalError, ComposeError, ConfigError, NotFoundError
+from ..errors import ApprovalError, ComposeError, ConfigError, DigestError, NotFoundError
 from ..lock import run_lock
 from ..store import SendCounts, Store
 from ..store.progress import WorkerShare
@@ -192,7 +192,7 @@ def run(
     outgoing = Outgoing(config, transport)
     outgoing.sender_for()  # settings checked before the lock is taken or anything is sent
     with run_lock(config.lock_file):
-        fetched = fetch.fetch_sources(store, config) if config.sources else None
+        fetched = _fetch(store, config)
         report = ingest.ingest(
             store,
             [config.inbox],
@@ -220,6 +220,19 @@ def run(
             day_state = approval.state(store, config, date)
             return RunResult(report, composed, None, day_state, date, fetched=fetched)
     return RunResult(report, composed, result, day_state, date, fetched=fetched)
+
+
+def _fetch(store: Store, config: Config) -> fetch.FetchReport | None:
+    """The sources fetched for the run (None: there are none); a failure of the whole fetch
+    is reported as one, and the run goes on with what the inbox and the database hold."""
+    if not config.sources:
+        return None
+    try:
+        return fetch.fetch_sources(store, config)
+    except DigestError as exc:
+        report = fetch.FetchReport(sources=len(config.sources))
+        report.failed.append(("sources", str(exc)))
+        return report
 
 
 def sender_warning(config: Config) -> str | None:

@@ -64,13 +64,20 @@ class SourceStore(BaseStore):
         with self.errors(), self.engine.begin() as conn:
             conn.execute(insert_new(self.engine, SourceRow), [{"name": name, "url": url}])
             old = conn.execute(select(SourceRow.url).where(col(SourceRow.name) == name)).scalar()
-            values: dict[str, object] = {"url": url, "checked_at": stamp, "error": error}
+            values: dict[str, object] = {
+                "url": url,
+                "checked_at": stamp,
+                "error": error[:1000] if error else None,
+            }
             if old != url:
                 values.update(etag=None, last_modified=None)
             if error is None:
+                # A validator too long for its column is not kept (the next GET is a full one).
                 values.update(
-                    etag=etag,
-                    last_modified=last_modified,
+                    etag=etag if etag and len(etag) <= 400 else None,
+                    last_modified=last_modified
+                    if last_modified and len(last_modified) <= 100
+                    else None,
                     ok_at=stamp,
                     items=SourceRow.items + new_items,
                 )

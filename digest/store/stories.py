@@ -34,6 +34,7 @@ from sqlalchemy import Connection, bindparam, exists, update
 from sqlalchemy.exc import DataError, IntegrityError, StatementError
 from sqlmodel import col, func, select
 
+from ..ingest.lines import without_subheadings
 from ..model import Document
 from ..text import fold, match_key
 from .base import BaseStore, insert_new
@@ -108,7 +109,9 @@ def story_keys(body: Sequence[str], title: str, path: str) -> tuple[str | None, 
     table's indexed columns: hashes of its body's first words, of its title's words, and of
     the file's absolute path (the same file, whichever way it was named)."""
     lead: list[bytes] = []
-    for paragraph in body:  # the first paragraph or two: no need to fold the whole body
+    for paragraph in without_subheadings(
+        body
+    ):  # the first paragraph or two: no need to fold them all
         # Its first few hundred characters, mostly: a word cut off at the end is dropped,
         # which one more word than needed makes sure of (a word ends before the next one).
         found = _tokens(paragraph[:_LEAD_CHARS])
@@ -148,7 +151,7 @@ class _Story:
 
     def words(self) -> list[bytes]:
         if self._words is None:
-            self._words = _tokens(" ".join(self.body))
+            self._words = _tokens(" ".join(without_subheadings(self.body)))
         return self._words
 
     def shingles(self) -> set[int]:
@@ -453,6 +456,19 @@ class StoryStore(BaseStore):
         with self.errors(), self.session() as s:
             rows = s.exec(select(StoryRow).where(StoryRow.date == date).order_by(col(StoryRow.id)))
             return [r.document() for r in rows]
+
+    def item_days(self, paths: Iterable[str]) -> dict[str, str]:
+        """The day each of these feed items (`item:` paths) is stored under, if it is."""
+        keys = {story_keys((), "", p)[2]: p for p in paths}
+        found: dict[str, str] = {}
+        wanted = sorted(keys)
+        with self.errors(), self.session() as s:
+            for i in range(0, len(wanted), CHUNK):
+                query = select(StoryRow.path_key, StoryRow.date).where(
+                    col(StoryRow.path_key).in_(wanted[i : i + CHUNK])
+                )
+                found.update((keys[k], d) for k, d in s.exec(query) if k in keys)
+        return found
 
     def stories_for(self, date: str) -> list[tuple[str, Document]]:
         """The day's stories, each with its id (its row's, which a correction keeps)."""

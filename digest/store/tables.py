@@ -32,6 +32,7 @@ class StoryRow(SQLModel, table=True):
         Index(None, "date", "lead"),
         Index(None, "date", "title_key"),
         Index(None, "date", "path_key"),
+        Index(None, "path_key"),  # a feed item's story, whatever its day (0009)
     )
 
     id: int | None = Field(default=None, primary_key=True)

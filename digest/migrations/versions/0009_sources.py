@@ -24,6 +24,8 @@ depends_on = None
 def upgrade() -> None:
     op.add_column("stories", sa.Column("url", sa.Text(), nullable=True))
     op.add_column("stories", sa.Column("categories", sa.JSON(), nullable=True))
+    # A feed item keeps the day it was first stored under: found by its path key alone.
+    op.create_index(op.f("ix_stories_path_key"), "stories", ["path_key"])
     op.create_table(
         "sources",
         sa.Column("name", sa.String(length=100), nullable=False),
@@ -40,6 +42,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("sources")
+    op.drop_index(op.f("ix_stories_path_key"), table_name="stories")
     # ALTER TABLE ... DROP COLUMN in place on both (SQLite 3.35 and later): a batch rebuild
     # of `stories` would drop 0008's search triggers with the old table.
     op.execute("ALTER TABLE stories DROP COLUMN categories")
