@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import email
 import email.policy
+import inspect
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 
-from digest.cli import cli
+from digest.cli import COMMANDS, cli
 
 from .conftest import FIXTURES, ROOT, SAMPLE_DAY, SAMPLES
 
@@ -134,11 +138,43 @@ def test_bad_config_names_the_file(run, tmp_path: Path) -> None:  # type: ignore
 
 
 def _commands() -> list[str]:
+    ctx = click.Context(cli)
     names = []
-    for name, cmd in cli.commands.items():
+    for name in cli.list_commands(ctx):
+        cmd = cli.get_command(ctx, name)
         subs = getattr(cmd, "commands", None)
         names += [f"{name} {s}" for s in subs] if subs else [name]
+    assert len(names) > 25  # the commands are found, however lazily they load
     return names
+
+
+def test_the_command_list_is_each_commands_own_first_paragraph() -> None:
+    """`digest --help` lists the commands from COMMANDS without importing them: what it says
+    must be what each command says of itself, cut as click cuts it."""
+    ctx = click.Context(cli)
+    plain = click.Group("digest")
+    for name, (_, _, text) in COMMANDS.items():
+        cmd = cli.get_command(ctx, name)
+        assert cmd is not None and cmd.name == name, name
+        own = cmd.short_help or inspect.cleandoc(cmd.help or "").split("\n\n")[0]
+        assert " ".join(own.split()) == text, name
+        plain.add_command(cmd)
+    ours, theirs = click.HelpFormatter(width=80), click.HelpFormatter(width=80)
+    cli.format_commands(ctx, ours)
+    plain.format_commands(click.Context(plain), theirs)
+    assert ours.getvalue() == theirs.getvalue()
+
+
+def test_importing_the_cli_or_asking_for_help_loads_no_heavy_stack() -> None:
+    heavy = ["fastapi", "alembic", "cryptography", "sqlalchemy", "httpx", "trafilatura"]
+    code = (
+        "import sys\n"
+        "from digest.cli import cli\n"
+        "try:\n    cli(['--help'], prog_name='digest')\nexcept SystemExit:\n    pass\n"
+        f"print([m for m in {heavy!r} if m in sys.modules])"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "Commands:" in r.stdout and r.stdout.strip().endswith("[]"), r.stdout[-300:]
 
 
 @pytest.mark.parametrize("command", _commands())

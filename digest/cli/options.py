@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..config import Config, load_config
-from ..jobs.database import open_store
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -33,6 +32,8 @@ class State:
 
     @cached_property
     def store(self) -> Store:
+        from ..jobs.database import open_store  # the database stack: only when it is used
+
         return open_store(self.config)
 
 

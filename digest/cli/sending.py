@@ -130,7 +130,8 @@ def status(state: State, date: str, as_json: bool) -> None:
 @transport_option()
 @click.pass_obj
 def run(state: State, date: str | None, transport: str | None) -> None:
-    """The daily job for cron: ingest the inbox, compose the day if needed, send it.
+    """The daily job for cron: fetch the sources, ingest the inbox, compose the day if needed,
+    send it.
 
     Safe to run twice (the second run sends nothing new); refuses to start while another run
     or send holds the lock, or when the inbox folder (the inbox setting) does not exist. A day
