@@ -41,7 +41,7 @@ from sqlalchemy import create_engine, insert, text  # noqa: E402
 
 from digest.compose import compose  # noqa: E402
 from digest.config import load_config  # noqa: E402
-from digest.deliver import dkim  # noqa: E402
+from digest.deliver import dkim, loop  # noqa: E402
 from digest.jobs import digests as digest_jobs  # noqa: E402
 from digest.jobs import ingest as ingest_jobs  # noqa: E402
 from digest.model import Document  # noqa: E402
@@ -432,6 +432,7 @@ def main() -> None:
     print(f"{'message size (bytes)':28}{size:>30,}")
     print(f"{'sessions':28}{args.sessions:>30}")
     print(f"{'sending processes':28}{args.workers:>30}")
+    print(f"{'event loop':28}{loop.name():>30}")  # DIGEST_EVENT_LOOP=asyncio to compare
     print(f"{'database':28}{'PostgreSQL' if args.database_url else 'SQLite':>30}")
     print(f"{'peak RSS of digest send':28}{rss:>27.0f} MB")
     print(f"{'compose+render 50/500':28}{compose_ms:>27.1f} ms")

@@ -8,7 +8,6 @@ on PostgreSQL, for another worker once the lease runs out).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import ctypes
 import ctypes.util
@@ -22,6 +21,7 @@ from dataclasses import replace
 from multiprocessing.queues import SimpleQueue
 from typing import Any
 
+from . import loop
 from .send import STOP_SIGNALS, Sender
 
 _PR_SET_PDEATHSIG = 1
@@ -48,7 +48,7 @@ def _child(sender: Sender, send_id: int, results: SimpleQueue[Any], parent: int)
     sender.progress = None
     sender.options = replace(sender.options, worker=f"{socket.gethostname()}:{os.getpid()}")
     try:
-        asyncio.run(sender.work(send_id))
+        loop.run(sender.work(send_id))
     finally:
         results.put((dict(sender.counter), sender.abort))
 

@@ -5,13 +5,13 @@ same envelope sender, the same DKIM signer), through `deliver.outgoing.Outgoing`
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
 import re
 from email.message import EmailMessage
 
 from ..addresses import domain_of
 from ..config import Config
+from ..deliver import loop
 from ..deliver.message import POLICY, Recipient, format_to, single_line
 from ..deliver.outgoing import Outgoing
 from ..deliver.transport import Envelope
@@ -38,7 +38,7 @@ def deliver_one(outgoing: Outgoing, folder: str, recipient: str, message: bytes)
         finally:
             await transport.close()
 
-    return asyncio.run(go())
+    return loop.run(go())
 
 
 def confirmation_message(config: Config, to: str, name: str | None, link: str) -> bytes:

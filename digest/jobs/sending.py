@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -10,6 +9,7 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from ..config import Config
+from ..deliver import loop
 from ..deliver.envelope import alignment_warning
 from ..deliver.outgoing import Outgoing
 from ..deliver.send import Sender, SendOptions, SendResult, recipient_for
@@ -44,7 +44,7 @@ def send(
     ApprovalError when the day is held, or waits for a required approval (a dry run sends
     nobody anything, so it goes ahead)."""
     if request.dry_run:
-        return asyncio.run(dry_run(store, config, request.date))
+        return loop.run(dry_run(store, config, request.date))
     outgoing = Outgoing(config, request.transport)
     outgoing.sender_for()  # settings checked before the lock is taken or anything is sent
     with run_lock(config.lock_file):
@@ -80,7 +80,7 @@ def _send_locked(
     if on_start:
         on_start(store.counts(send_id).queued)
     if workers == 1:
-        asyncio.run(sender.work(send_id))
+        loop.run(sender.work(send_id))
     else:
         run_in_processes(sender, send_id, workers)
     return sender.result(send_id, started)
