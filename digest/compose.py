@@ -124,6 +124,29 @@ def compose(
     return finish(date, sections, config)
 
 
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def preheader_of(sections: Sequence[Section]) -> str:
+    """The preheader of these sections: what is inside, then the stories after the lead
+    (which the subject names), then related headlines while there is room, so a day with
+    one story still says something. At most PREHEADER_CHARS characters. With no story,
+    the first headline is the lead. The day's digest and each reader's (deliver/variants.py,
+    from the reader's own sections) get theirs from here."""
+    stories = [st.title for s in sections for st in s.stories]
+    headlines = [h for s in sections for h in s.headlines]
+    counts = [_count(len(stories), "story", "stories")] if stories else []
+    counts += [_count(len(headlines), "headline", "headlines")] if headlines else []
+    named = [*stories, *headlines][1:]  # the first is the lead, named by the subject
+    text = ", ".join(counts)
+    if named:
+        text += ". Also: " + "; ".join(named)
+    if len(text) > PREHEADER_CHARS:
+        text = text[: PREHEADER_CHARS - 1].rsplit(" ", 1)[0].rstrip(" ;,:") + "…"
+    return text
+
+
 def finish(
     date: str,
     sections: Sequence[Section],
@@ -132,7 +155,8 @@ def finish(
     preheader: str | None = None,
 ) -> Digest:
     """The digest of these sections: empty ones dropped; the subject names the first story
-    (the lead) and the preheader counts what is inside and names the rest, unless given."""
+    (the lead) and the preheader counts what is inside and names the rest (preheader_of),
+    unless given."""
     sections = tuple(s for s in sections if s.stories or s.headlines)
     lead = next((s.stories[0] for s in sections if s.stories), None)
     if lead is None:
@@ -140,13 +164,7 @@ def finish(
     if not subject:
         subject = subject_line(config, date, lead.title)
     if not preheader:
-        others = [st.title for s in sections for st in s.stories if st is not lead]
-        n_stories = sum(len(s.stories) for s in sections)
-        n_heads = sum(len(s.headlines) for s in sections)
-        counts = f"{n_stories} {'story' if n_stories == 1 else 'stories'}, {n_heads} headlines"
-        preheader = f"{counts}. Also: {'; '.join(others)}" if others else counts
-        if len(preheader) > PREHEADER_CHARS:
-            preheader = preheader[: PREHEADER_CHARS - 1].rsplit(" ", 1)[0].rstrip(" ;,:") + "…"
+        preheader = preheader_of(sections)
     return Digest(
         date=date,
         subject=clean_spaces(subject),

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +60,39 @@ _SECTION_KEYS = ("name", "keywords", "actors")
 _SOURCE_KEYS = ("name", "url", "sections", "kind")
 
 
+def _tables(
+    origin: str, raw: list[Any], kind: str, keys: tuple[str, ...], needs: str
+) -> Iterator[tuple[str, dict[str, Any], str]]:
+    """Each [[kind]] table with its place (for messages) and its name, once it is a table
+    with no unknown key and a name (it reaches URLs and the message) no other one has."""
+    seen: set[str] = set()
+    for i, item in enumerate(raw, 1):
+        where = f"{origin}: {kind}[{i}]"
+        if not isinstance(item, dict):
+            raise ConfigError(f"{where} must be a table with {needs}")
+        unknown = sorted(set(item) - set(keys))
+        if unknown:
+            raise ConfigError(f"{where} has an unknown key {unknown[0]!r}")
+        try:
+            name = text_setting("name", item.get("name"))
+        except ValueError as exc:
+            raise ConfigError(f"{where}.name {exc}") from None
+        if name.casefold() in seen:
+            raise ConfigError(f"{where}.name {name!r} appears twice")
+        seen.add(name.casefold())
+        yield where, item, name
+
+
+def _section_named(where: str, name: object, sections: tuple[SectionRule, ...]) -> str:
+    """The configured section `name` names (in any case), as the config spells it."""
+    names = {s.name.casefold(): s.name for s in sections}
+    if not isinstance(name, str) or name.casefold() not in names:
+        raise ConfigError(
+            f"{where}: no section named {name!r} (sections: {', '.join(names.values())})"
+        )
+    return names[name.casefold()]
+
+
 def source_rules(
     origin: str, raw: Any, sections: tuple[SectionRule, ...]
 ) -> tuple[SourceRule, ...]:
@@ -68,39 +102,22 @@ def source_rules(
         return ()
     if not isinstance(raw, list):
         raise ConfigError(f"{origin}: sources must be a list of [[sources]] tables")
-    names = {s.name.casefold(): s.name for s in sections}
     found: list[SourceRule] = []
-    seen: set[str] = set()
-    for i, item in enumerate(raw, 1):
-        where = f"{origin}: sources[{i}]"
-        if not isinstance(item, dict):
-            raise ConfigError(f"{where} must be a table with name and url")
-        unknown = sorted(set(item) - set(_SOURCE_KEYS))
-        if unknown:
-            raise ConfigError(f"{where} has an unknown key {unknown[0]!r}")
-        try:
-            name = text_setting("name", item.get("name"))
-            url = text_setting("url", item.get("url"))
-        except ValueError as exc:
-            raise ConfigError(f"{where}: name and url {exc}") from None
+    for where, item, name in _tables(origin, raw, "sources", _SOURCE_KEYS, "name and url"):
         if len(name) > 100:
             raise ConfigError(f"{where}.name is longer than 100 characters")
-        if name.casefold() in seen:
-            raise ConfigError(f"{where}.name {name!r} appears twice")
-        seen.add(name.casefold())
+        try:
+            url = text_setting("url", item.get("url"))
+        except ValueError as exc:
+            raise ConfigError(f"{where}.url {exc}") from None
         if "://" in url and not url.startswith(("http://", "https://")):
             raise ConfigError(f"{where}.url must be an http(s) address or a local path")
         leans = _word_list(where, "sections", item.get("sections", []))
-        bad = [s for s in leans if s.casefold() not in names]
-        if bad:
-            raise ConfigError(
-                f"{where}.sections: no section named {bad[0]!r} "
-                f"(sections: {', '.join(names.values())})"
-            )
+        named = tuple(_section_named(f"{where}.sections", s, sections) for s in leans)
         kind = item.get("kind")
         if kind is not None and kind not in SOURCE_KINDS:
             raise ConfigError(f"{where}.kind must be one of {', '.join(SOURCE_KINDS)}")
-        found.append(SourceRule(name, url, tuple(names[s.casefold()] for s in leans), kind))
+        found.append(SourceRule(name, url, named, kind))
     return tuple(found)
 
 
@@ -110,45 +127,27 @@ def category_sections(
     """[category_sections]: a feed category -> a configured section's name."""
     if raw is None:
         return ()
-    names = {s.name.casefold(): s.name for s in sections}
     if not isinstance(raw, dict):
         raise ConfigError(f"{origin}: category_sections must be a table of category = section")
-    found: list[tuple[str, str]] = []
-    for category, section in raw.items():
-        if not isinstance(section, str) or section.casefold() not in names:
-            raise ConfigError(
-                f"{origin}: category_sections.{category}: no section named {section!r} "
-                f"(sections: {', '.join(names.values())})"
-            )
-        found.append((category.strip(), names[section.casefold()]))
-    return tuple(found)
+    return tuple(
+        (category.strip(), _section_named(f"{origin}: category_sections.{category}", s, sections))
+        for category, s in raw.items()
+    )
 
 
 def section_rules(origin: str, raw: Any) -> tuple[SectionRule, ...]:
     if not isinstance(raw, list) or not raw:
         raise ConfigError(f"{origin}: sections must be a non-empty list of [[sections]] tables")
-    rules: list[SectionRule] = []
-    seen: set[str] = set()
-    for i, item in enumerate(raw, 1):
-        where = f"{origin}: sections[{i}]"
-        if not isinstance(item, dict):
-            raise ConfigError(f"{where} must be a table with name and keywords")
-        unknown = sorted(set(item) - set(_SECTION_KEYS))
-        if unknown:
-            raise ConfigError(f"{where} has an unknown key {unknown[0]!r}")
-        try:
-            name = text_setting(
-                "name", item.get("name")
-            )  # section names reach URLs and the message
-        except ValueError as exc:
-            raise ConfigError(f"{where}.name {exc}") from None
-        if name.casefold() in seen:
-            raise ConfigError(f"{where}.name {name!r} appears twice")
-        keywords = _word_list(where, "keywords", item.get("keywords"))
-        actors = _word_list(where, "actors", item.get("actors", []))
-        seen.add(name.casefold())
-        rules.append(SectionRule(name, keywords, actors))
-    return tuple(rules)
+    return tuple(
+        SectionRule(
+            name,
+            _word_list(where, "keywords", item.get("keywords")),
+            _word_list(where, "actors", item.get("actors", [])),
+        )
+        for where, item, name in _tables(
+            origin, raw, "sections", _SECTION_KEYS, "name and keywords"
+        )
+    )
 
 
 def _word_list(where: str, key: str, words: Any) -> tuple[str, ...]:

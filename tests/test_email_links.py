@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from digest.check import check_message
+from digest.compose import preheader_of as preheader_built
 from digest.config import Config, load_config
 from digest.deliver.message import Recipient
-from digest.deliver.variants import Variants, preheader_for
+from digest.deliver.variants import Variants
 from digest.model import Digest, Section, StoryItem, story_path
 from digest.render import PREHEADER_PAD, Links, Renderer, encoded_size
 from digest.tokens import TOKEN_LENGTH
@@ -286,7 +287,7 @@ def test_a_day_with_one_story_names_its_first_headlines(cfg: Config) -> None:
 
 def test_preheader_is_cut_at_a_word_and_headlines_only_readers_get_one() -> None:
     long = Section("More", (), tuple(f"Headline number {i} about something" for i in range(20)))
-    text = preheader_for((long,))
+    text = preheader_built((long,))
     assert text.startswith("20 headlines. Also: Headline number 1 about something; Headline")
     assert len(text) <= 140 and text.endswith("…")
 

@@ -230,7 +230,7 @@ def test_digest_run_fetches_before_it_composes(
 @pytest.mark.parametrize(
     ("toml", "message"),
     [
-        ('[[sources]]\nname = "A"\n', "sources[1]: name and url"),
+        ('[[sources]]\nname = "A"\n', "sources[1].url must be"),
         ('[[sources]]\nname = "A"\nurl = "ftp://x/y"\n', "must be an http(s) address"),
         ('[[sources]]\nname = "A"\nurl = "a.xml"\nfeed = 1\n', "unknown key 'feed'"),
         ('[[sources]]\nname = "A"\nurl = "a.xml"\nkind = "video"\n', "kind must be one of"),

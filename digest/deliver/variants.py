@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..addresses import domain_of
-from ..compose import PREHEADER_CHARS, finish, subject_line
+from ..compose import preheader_of, subject_line
 from ..config import Config
-from ..errors import ComposeError
-from ..model import Digest, Section
+from ..model import Digest
 from ..render import Links, Renderer
 from .message import PREFERENCES_TOKEN, UNSUBSCRIBE_TOKEN, MessageTemplate
 
@@ -41,36 +40,10 @@ def template_links(config: Config, date: str) -> Links:
     )
 
 
-def _count(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"
-
-
-def preheader_for(sections: tuple[Section, ...]) -> str:
-    """The preheader of these sections: what is inside, then the stories after the lead
-    (which the subject names), then related headlines while there is room, so a day with
-    one story still says something. At most PREHEADER_CHARS characters. With no story,
-    the first headline is the lead."""
-    stories = [st.title for s in sections for st in s.stories]
-    headlines = [h for s in sections for h in s.headlines]
-    counts = [_count(len(stories), "story", "stories")] if stories else []
-    counts += [_count(len(headlines), "headline", "headlines")] if headlines else []
-    named = [*stories, *headlines][1:]  # the first is the lead, named by the subject
-    text = ", ".join(counts)
-    if named:
-        text += ". Also: " + "; ".join(named)
-    if len(text) > PREHEADER_CHARS:
-        text = text[: PREHEADER_CHARS - 1].rsplit(" ", 1)[0].rstrip(" ;,:") + "…"
-    return text
-
-
-def automatic_preheader(config: Config, digest: Digest) -> bool:
-    """Whether the digest's preheader is one composing made (not an editor's own text):
+def automatic_preheader(digest: Digest) -> bool:
+    """Whether the digest's preheader is the one composing made (not an editor's own text):
     then each reader gets one made from their own sections."""
-    try:
-        composed = finish(digest.date, digest.sections, config).preheader
-    except ComposeError:  # no story at all: nothing to compare with
-        composed = ""
-    return digest.preheader in (composed, preheader_for(digest.sections))
+    return digest.preheader == preheader_of(digest.sections)
 
 
 def for_reader(config: Config, digest: Digest, chosen: Digest) -> Digest:
@@ -81,8 +54,8 @@ def for_reader(config: Config, digest: Digest, chosen: Digest) -> Digest:
     lead = lead or next((h for s in chosen.sections for h in s.headlines), None)
     if lead is not None:
         chosen = replace(chosen, subject=subject_line(config, chosen.date, lead))
-    if automatic_preheader(config, digest):
-        chosen = replace(chosen, preheader=preheader_for(chosen.sections))
+    if automatic_preheader(digest):
+        chosen = replace(chosen, preheader=preheader_of(chosen.sections))
     return chosen
 
 

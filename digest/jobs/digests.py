@@ -189,14 +189,6 @@ def feed_entries(store: Store, limit: int) -> list[tuple[Published, Digest, dt.d
     return [(p, *store.archive_copy(p.date)) for p in store.published(limit)]
 
 
-def archived(store: Store, date: str) -> tuple[Digest, dt.datetime | None]:
-    """A published day's digest as the archive shows it, and when an edit made after its
-    send began last corrected it (None: never); NotFoundError for a draft or a day with none."""
-    if not store.is_published(date):
-        raise NotFoundError(f"There is no published digest for {date}.")
-    return store.archive_copy(date)
-
-
 @dataclass(frozen=True)
 class ArchiveDay:
     """A day as the archive shows it; `draft`: not sent yet, shown to a signed-in editor."""
@@ -300,7 +292,6 @@ __all__ = [
     "SearchResult",
     "StoryPage",
     "archive_day",
-    "archived",
     "body_blocks",
     "compose_day",
     "day_view",

@@ -226,13 +226,18 @@ def _store_parsed(
             else:
                 report.replaced += 1
             arrived.append((doc.date, path, outcome == "replaced"))
-    unknown = {day for day, _, _ in arrived} - sent.keys()
-    if unknown:
-        gone = store.days_sent(unknown)
-        sent.update((day, day in gone) for day in unknown)
+    _learn_sent(store, {day for day, _, _ in arrived}, sent)
     for day, path, replaced in arrived:
         if sent[day]:
             report.late.setdefault(day, []).append((path, replaced))
+
+
+def _learn_sent(store: Store, days: set[str], sent: dict[str, bool]) -> None:
+    """Add to `sent` (day -> whether its digest went out) the days it does not know yet."""
+    unknown = days - sent.keys()
+    if unknown:
+        gone = store.days_sent(unknown)
+        sent.update((day, day in gone) for day in unknown)
 
 
 def store_items(
@@ -254,10 +259,7 @@ def store_items(
     # would move on each update), and once that day is sent it stays as it went out.
     first_days = store.item_days(path for path, _ in named)
     sent = {} if sent is None else sent
-    unknown = set(first_days.values()) - sent.keys()
-    if unknown:
-        gone = store.days_sent(unknown)
-        sent.update((day, day in gone) for day in unknown)
+    _learn_sent(store, set(first_days.values()), sent)
     for path, doc in named:
         day = first_days.get(path)
         if day is not None and sent[day]:

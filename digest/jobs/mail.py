@@ -41,26 +41,39 @@ def deliver_one(outgoing: Outgoing, folder: str, recipient: str, message: bytes)
     return loop.run(go())
 
 
-def confirmation_message(config: Config, to: str, name: str | None, link: str) -> bytes:
-    """A short plain-text email with the signed confirmation link.
+def plain_message(
+    config: Config, to: str, name: str | None, kind: str, subject: str, body: str
+) -> bytes:
+    """A short plain-text email from the newsletter (a confirmation, a notice to editors),
+    automatic, with a Message-ID naming its `kind`.
 
     The To header is written by `format_to`, as a digest's is: the name as plain text (never
     read as encoded words), and an address with a non-ASCII local part as UTF-8, which only
     an SMTPUTF8 server takes (the transport refuses the others)."""
     msg = EmailMessage(policy=POLICY)
     msg["From"] = single_line(config.from_addr, "From")
-    msg["Subject"] = f"Confirm your subscription to {config.name}"
+    msg["Subject"] = subject
     msg["Date"] = email.utils.formatdate(usegmt=True)
-    msg["Message-ID"] = email.utils.make_msgid("confirm", domain_of(config.from_addr))
+    msg["Message-ID"] = email.utils.make_msgid(kind, domain_of(config.from_addr))
     msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(body)
+    return format_to(name, to) + msg.as_bytes()
+
+
+def confirmation_message(config: Config, to: str, name: str | None, link: str) -> bytes:
+    """A short plain-text email with the signed confirmation link."""
     days = CONFIRM_TTL // 86400
-    msg.set_content(
+    return plain_message(
+        config,
+        to,
+        name,
+        "confirm",
+        f"Confirm your subscription to {config.name}",
         f"Someone, we hope you, asked to receive {config.name} at this address.\n\n"
         f"To confirm, open this link within {days} days and press the button:\n\n"
         f"{link}\n\n"
-        "If it was not you, ignore this email: nothing will be sent to you.\n"
+        "If it was not you, ignore this email: nothing will be sent to you.\n",
     )
-    return format_to(name, to) + msg.as_bytes()
 
 
 def build_test_copy(
@@ -91,5 +104,6 @@ __all__ = [
     "build_test_copy",
     "confirmation_message",
     "deliver_one",
+    "plain_message",
     "send_test_copy",
 ]

@@ -9,17 +9,13 @@ A failure here never fails the run: it comes back as a `warning:` line.
 
 from __future__ import annotations
 
-import email.utils
 from dataclasses import dataclass
-from email.message import EmailMessage
 
-from ..addresses import domain_of
 from ..config import Config
-from ..deliver.message import POLICY, format_to, single_line
 from ..deliver.outgoing import Outgoing
 from ..errors import DigestError
 from ..store import Store
-from .mail import deliver_one
+from .mail import deliver_one, plain_message
 
 
 @dataclass(frozen=True)
@@ -37,20 +33,18 @@ def day_link(config: Config, date: str) -> str:
 
 def approval_request(config: Config, date: str, to: str) -> bytes:
     """A short plain-text email: the day waits for approval, and where to give it."""
-    msg = EmailMessage(policy=POLICY)
-    msg["From"] = single_line(config.from_addr, "From")
-    msg["Subject"] = f"{config.name}: the digest for {date} waits for your approval"
-    msg["Date"] = email.utils.formatdate(usegmt=True)
-    msg["Message-ID"] = email.utils.make_msgid("approval", domain_of(config.from_addr))
-    msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(
+    return plain_message(
+        config,
+        to,
+        None,
+        "approval",
+        f"{config.name}: the digest for {date} waits for your approval",
         f"The digest of {config.name} for {date} is composed and waits for an editor's "
         "approval: nothing goes to subscribers until it is approved.\n\n"
         f"Preview it, correct it and approve it (or hold it) on its page:\n\n"
         f"{day_link(config, date)}\n\n"
-        f"Or from the command line: digest approve --date {date}\n"
+        f"Or from the command line: digest approve --date {date}\n",
     )
-    return format_to(None, to) + msg.as_bytes()
 
 
 def tell_editors(store: Store, outgoing: Outgoing, date: str) -> Notice:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
@@ -78,6 +79,12 @@ def padded_chunks(ids: Sequence[int], size: int = IN_LIST) -> Iterator[list[int]
     for i in range(0, len(ids), size):
         chunk = list(ids[i : i + size])
         yield chunk + [chunk[-1]] * (size - len(chunk))
+
+
+def utc(stamp: dt.datetime) -> dt.datetime:
+    """A stored time as an aware UTC one: SQLite hands back naive datetimes for what was
+    stored as aware UTC."""
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
 
 
 def insert_new(engine: Engine, table: Any) -> Any:

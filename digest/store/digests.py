@@ -15,7 +15,7 @@ from sqlmodel import col, func, select
 from ..edits import Overrides
 from ..errors import ComposeError, NotFoundError
 from ..model import Digest
-from .base import BaseStore, insert_new
+from .base import BaseStore, insert_new, utc
 from .delivery import DELIVERY_STATES, SendCounts
 from .tables import ApprovalRow, DeliveryRow, DigestRow, OverrideRow, SendRow, now
 
@@ -41,11 +41,6 @@ class Published:
     subject: str
     preheader: str
     started: dt.datetime
-
-
-def _utc(stamp: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive datetimes for what was stored as aware UTC.
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
 
 
 def dumps(digest: Digest) -> str:
@@ -158,30 +153,27 @@ class DigestStore(BaseStore):
         assert found is not None
         return found, Digest.from_json(json.loads(row[0]))
 
-    def get_digest(self, date: str) -> Digest:
-        """The day's digest as subscribers get it (once sending has begun, as they got it)."""
+    def _row(self, date: str) -> DigestRow:
         with self.errors(), self.session() as s:
             row = s.get(DigestRow, date)
         if row is None:
             raise NotFoundError(f"no digest for {date}: run 'digest compose --date {date}' first")
-        return Digest.from_json(json.loads(row.data))
+        return row
+
+    def get_digest(self, date: str) -> Digest:
+        """The day's digest as subscribers get it (once sending has begun, as they got it)."""
+        return Digest.from_json(json.loads(self._row(date).data))
 
     def base_digest(self, date: str) -> Digest:
         """The day's composition before editors' overrides."""
-        with self.errors(), self.session() as s:
-            row = s.get(DigestRow, date)
-        if row is None:
-            raise NotFoundError(f"no digest for {date}: run 'digest compose --date {date}' first")
+        row = self._row(date)
         return Digest.from_json(json.loads(row.base or row.data))
 
     def archive_copy(self, date: str) -> tuple[Digest, dt.datetime | None]:
         """The day's digest as the archive shows it, and when an edit made after the send
         began last corrected it (None: never)."""
-        with self.errors(), self.session() as s:
-            row = s.get(DigestRow, date)
-        if row is None:
-            raise NotFoundError(f"no digest for {date}")
-        corrected = _utc(row.corrected_at) if row.corrected_at else None
+        row = self._row(date)
+        corrected = utc(row.corrected_at) if row.corrected_at else None
         return Digest.from_json(json.loads(row.archive or row.data)), corrected
 
     def has_digest(self, date: str) -> bool:
@@ -214,9 +206,9 @@ class DigestStore(BaseStore):
                     date=digest.date,
                     subject=digest.subject,
                     preheader=digest.preheader,
-                    composed_at=_utc(digest.composed_at),
-                    started=_utc(send.started_at) if send else None,
-                    finished=_utc(send.finished_at) if send and send.finished_at else None,
+                    composed_at=utc(digest.composed_at),
+                    started=utc(send.started_at) if send else None,
+                    finished=utc(send.finished_at) if send and send.finished_at else None,
                     counts=SendCounts(**{k: found.get(k, 0) for k in DELIVERY_STATES}),
                 )
             )
@@ -233,7 +225,7 @@ class DigestStore(BaseStore):
             query = query.limit(limit)
         with self.errors(), self.session() as s:
             rows = s.exec(query).all()
-        return [Published(d, subj, pre, _utc(started)) for d, subj, pre, started in rows]
+        return [Published(d, subj, pre, utc(started)) for d, subj, pre, started in rows]
 
     def is_published(self, date: str) -> bool:
         with self.errors(), self.session() as s:

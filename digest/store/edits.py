@@ -20,7 +20,7 @@ from sqlmodel import col, select
 from ..edits import Overrides
 from ..errors import NotFoundError
 from ..model import Digest
-from .base import BaseStore, insert_new
+from .base import BaseStore, insert_new, utc
 from .digests import DigestStore, dumps, has_send, lock_day, withdraw
 from .tables import DigestRow, EditRow, OverrideRow, now
 
@@ -51,10 +51,6 @@ class Edit:
     editor: str
     at: dt.datetime
     archive_only: bool
-
-
-def _utc(stamp: dt.datetime) -> dt.datetime:
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
 
 
 class EditStore(BaseStore):
@@ -141,7 +137,7 @@ class EditStore(BaseStore):
                 r.old,
                 r.new,
                 r.editor,
-                _utc(r.at),
+                utc(r.at),
                 r.archive_only,
             )
             for r in rows

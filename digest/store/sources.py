@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import update
 from sqlmodel import col, select
 
-from .base import BaseStore, insert_new
+from .base import BaseStore, insert_new, utc
 from .tables import SourceRow, now
 
 
@@ -27,7 +27,7 @@ class SourceState:
 
 
 def _utc(stamp: dt.datetime | None) -> dt.datetime | None:
-    return stamp.replace(tzinfo=dt.UTC) if stamp and not stamp.tzinfo else stamp
+    return utc(stamp) if stamp else None
 
 
 class SourceStore(BaseStore):

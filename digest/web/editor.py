@@ -109,11 +109,19 @@ def _check_csrf(ed: Editor, token: str) -> None:
         raise HTTPException(403, "The form expired or came from another site; try again.")
 
 
-def _safe_next(path: str | None) -> str:
-    """Only a path inside the editor, so the login cannot redirect anywhere else."""
-    if path and path.startswith("/editor/") and "//" not in path and "\\" not in path:
+def safe_next(path: str | None, default: str = "/editor/") -> str:
+    """Only a path inside the editor (no other site, no other scheme, nothing that breaks a
+    header), so a form's `next` cannot redirect anywhere else; else `default`."""
+    if (
+        path
+        and path.startswith("/editor/")
+        and "//" not in path
+        and "\\" not in path
+        and path.isprintable()
+        and " " not in path
+    ):
         return path
-    return "/editor/"
+    return default
 
 
 # ---- login ----------------------------------------------------------------------------
@@ -147,7 +155,7 @@ def _login_form(
         "login",
         status,
         title="Editor sign-in",
-        next=_safe_next(next_path),
+        next=safe_next(next_path),
         error=error or None,
         csrf=auth.csrf_token(f"login.{nonce}"),
     )
@@ -185,7 +193,7 @@ def login(
     sid = auth.session_id(cookie)
     assert sid is not None
     accounts.open_session(w.store, sid, SESSION_SECONDS, who)
-    response = RedirectResponse(_safe_next(next), status_code=303)
+    response = RedirectResponse(safe_next(next), status_code=303)
     _set_cookie(response, request, SESSION_COOKIE, cookie, SESSION_SECONDS, SESSION_PATH)
     response.delete_cookie(LOGIN_COOKIE, path="/editor")
     return response

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..errors import KeywordError, NotFoundError
 from ..jobs import keywords
-from .editor import CsrfField, Editor, EditorDep, _check_csrf
+from .editor import CsrfField, Editor, EditorDep, _check_csrf, safe_next
 
 router = APIRouter(prefix="/editor")
 PAGE = "/editor/keywords"
@@ -24,21 +24,6 @@ NOTICES = {
     "known": "Those keywords were already there.",
     "removed": "The keyword was removed: the next compose goes without it.",
 }
-
-
-def safe_next(path: str | None) -> str:
-    """A path inside the editor to come back to (as editor._safe_next: no other site, no
-    other scheme, no header breaking characters); else this page."""
-    if (
-        path
-        and path.startswith("/editor/")
-        and "//" not in path
-        and "\\" not in path
-        and path.isprintable()
-        and " " not in path
-    ):
-        return path
-    return PAGE
 
 
 def _back(path: str, notice: str) -> RedirectResponse:
@@ -92,7 +77,7 @@ def add(
 ) -> Response:
     """Teach a section words (each field one word or phrase), then go back to `next`."""
     _check_csrf(ed, csrf)
-    back = safe_next(next)
+    back = safe_next(next, PAGE)
     try:
         done = keywords.add_keywords(ed.web.store, ed.web.config, section, words or [], ed.name)
     except (KeywordError, NotFoundError) as exc:
