@@ -19,10 +19,12 @@ from .migrate import ensure_schema, upgrade
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    # WAL lets a preview read while a send writes; the timeout waits out a writer's lock.
+    # The timeout waits out a writer's lock; it comes first, because switching a new file to
+    # WAL takes a lock too, which another process setting up the same file may hold.
+    # WAL lets a preview read while a send writes.
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
