@@ -30,14 +30,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, insert, text  # noqa: E402
+import peak as peak_rss  # noqa: E402
+from databases import fresh_database  # noqa: E402
+from sqlalchemy import insert  # noqa: E402
 
 from digest.compose import compose  # noqa: E402
 from digest.config import load_config  # noqa: E402
@@ -110,22 +111,30 @@ class Sink:
         self.log.close()
 
 
-def fresh_database(workdir: Path, base: str | None) -> tuple[str, Callable[[], None]]:
-    """A new SQLite file, or a new schema in the PostgreSQL database `base`."""
-    if not base:
-        return f"sqlite:///{workdir / 'bench.db'}", lambda: None
-    schema = f"bench_{os.getpid()}_{int(time.time())}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+class Proxy:
+    """benchmarks/delay_proxy.py in front of a sink: `delay_ms` each way."""
 
-    def drop() -> None:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    def __init__(self, sink: Sink, delay_ms: float) -> None:
+        script = Path(__file__).with_name("delay_proxy.py")
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                str(script),
+                *("--delay-ms", str(delay_ms)),
+                *("--target", f"127.0.0.1:{sink.port}"),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().split()
+        if line[:1] != ["READY"]:
+            sys.exit("the delaying proxy did not start")
+        self.port = int(line[1])
 
-    sep = "&" if "?" in base else "?"
-    return f"{base}{sep}options=-csearch_path%3D{schema}", drop
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
 
 
 def make_database(url: str, workdir: Path, n: int) -> int:
@@ -180,39 +189,16 @@ def run_digest_send(
         "DIGEST_LOCK_FILE": str(workdir / "digest.lock"),
         "DIGEST_FROM": "Defence & Space Daily <digest@bench.example.com>",
     }
-    started = time.monotonic()
+    command = [sys.executable, "-m", "digest", "send", "--date", DAY, "--transport", "smtp"]
+    command += ["--concurrency", str(max(1, sessions // workers)), "--workers", str(workers)]
     with tempfile.TemporaryFile("w+") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "digest",
-                "send",
-                "--date",
-                DAY,
-                "--transport",
-                "smtp",
-                "--concurrency",
-                str(max(1, sessions // workers)),
-                "--workers",
-                str(workers),
-            ],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        # wait4 gives this process's own usage: its peak RSS, or that of a worker it forked,
-        # and not that of the other commands the benchmark ran before it.
-        _pid, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        seconds = time.monotonic() - started
+        # Its own peak RSS, or that of a worker it forked, and not this process's (peak.py).
+        code, seconds, peak = peak_rss.run(command, env, out)
         out.seek(0)
         output = out.read().strip()
     print(output)
-    if proc.returncode != 0:
-        sys.exit(f"digest send failed ({proc.returncode})")
-    peak = usage.ru_maxrss / 1024
+    if code != 0:
+        sys.exit(f"digest send failed ({code})")
     return seconds, peak
 
 
@@ -371,6 +357,12 @@ def main() -> None:
     )
     parser.add_argument("--skip-source", action="store_true", help="skip smtp-source")
     parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0,
+        help="send both through a proxy that delays each way by this much (e.g. 10)",
+    )
+    parser.add_argument(
         "--kill-at",
         type=float,
         help="also kill -9 a send once this share of the messages went out (e.g. 0.5), run it "
@@ -396,9 +388,13 @@ def main() -> None:
         )
 
         sink = Sink(workdir)
-        seconds, rss = run_digest_send(workdir, url, sink.port, args.sessions, args.workers)
-        time.sleep(0.5)
+        proxy = Proxy(sink, args.latency_ms) if args.latency_ms else None
+        port = proxy.port if proxy else sink.port
+        seconds, rss = run_digest_send(workdir, url, port, args.sessions, args.workers)
+        time.sleep(0.5 + args.latency_ms / 500)
         received = sink.messages()
+        if proxy:
+            proxy.stop()
         sink.stop()
 
         killed = None
@@ -416,7 +412,12 @@ def main() -> None:
         source_seconds = None
         if not args.skip_source:
             sink = Sink(workdir)
-            source_seconds = run_smtp_source(sink.port, n, size, args.sessions)
+            proxy = Proxy(sink, args.latency_ms) if args.latency_ms else None
+            source_seconds = run_smtp_source(
+                proxy.port if proxy else sink.port, n, size, args.sessions
+            )
+            if proxy:
+                proxy.stop()
             sink.stop()
         drop()
         compose_ms = time_compose_render()
@@ -432,6 +433,7 @@ def main() -> None:
     print(f"{'message size (bytes)':28}{size:>30,}")
     print(f"{'sessions':28}{args.sessions:>30}")
     print(f"{'sending processes':28}{args.workers:>30}")
+    print(f"{'latency each way':28}{args.latency_ms:>27.0f} ms")
     print(f"{'event loop':28}{loop.name():>30}")  # DIGEST_EVENT_LOOP=asyncio to compare
     print(f"{'database':28}{'PostgreSQL' if args.database_url else 'SQLite':>30}")
     print(f"{'peak RSS of digest send':28}{rss:>27.0f} MB")

@@ -8,25 +8,32 @@ and `ibm.fr` are one organization; `a.github.io` and `b.github.io` are two).
 
 from __future__ import annotations
 
-import email.utils
 from functools import cache
+from typing import TYPE_CHECKING
 
-import idna
-from email_validator import EmailNotValidError, validate_email
-from publicsuffixlist import PublicSuffixList
+# The libraries below are imported in the functions that use them: every command loads this
+# module with its config, and most (`digest status`, `digest subscribers list`) never use them
+# (together about 35 ms of a start that may take 0.15 s, issue #16).
+if TYPE_CHECKING:
+    from publicsuffixlist import PublicSuffixList
 
 
 def addr_spec(address: str) -> str:
     """The bare address from 'Name <addr>'."""
+    import email.utils
+
     return email.utils.parseaddr(address)[1]
 
 
 def normalize_address(address: str) -> str:
     """The canonical form of an address (syntax only, no DNS), folded to lower case; ValueError
     saying what is wrong. A subscriber's address and the settings' are checked alike."""
+    # A plain import (a dictionary look-up once loaded) costs an import of CSV rows little.
+    import email_validator
+
     try:
-        result = validate_email(address.strip(), check_deliverability=False)
-    except EmailNotValidError as exc:
+        result = email_validator.validate_email(address.strip(), check_deliverability=False)
+    except email_validator.EmailNotValidError as exc:
         raise ValueError(str(exc)) from None
     # The domain in its ASCII (IDNA) form, as SMTP and DNS carry it: exämple.com is stored as
     # xn--exmple-cua.com, so the same domain typed either way is one address. A non-ASCII
@@ -41,6 +48,8 @@ def ascii_address(address: str) -> str:
     local, _, domain = address.rpartition("@")
     if domain.isascii():
         return address
+    import idna
+
     try:
         return f"{local}@{idna.encode(domain, uts46=True).decode('ascii')}"
     except idna.IDNAError as exc:
@@ -54,6 +63,8 @@ def domain_of(address: str) -> str:
 
 @cache
 def _suffixes() -> PublicSuffixList:
+    from publicsuffixlist import PublicSuffixList
+
     return PublicSuffixList()  # parses the bundled list once, on first use (about 0.1 s)
 
 

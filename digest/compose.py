@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,7 +11,7 @@ from .errors import ComposeError
 from .ingest.lines import without_subheadings
 from .model import Digest, Document, Section, StoryItem
 from .sections import CATEGORY_POINTS, LEAN_POINTS, Classifier
-from .text import clean_spaces, ends_sentence, fold, match_key, sentences
+from .text import clean_spaces, ends_sentence, fold, long_date, match_key, sentences
 
 PREHEADER_CHARS = 140
 
@@ -34,15 +33,6 @@ def summarize(body: Sequence[str], limit: int) -> str:
         return out
     cut = text[:limit].rsplit(" ", 1)[0] if len(text) > limit else text
     return cut.rstrip(" ,;:-–—") + "…"
-
-
-def long_date(date: str) -> str:
-    """'2026-11-26' -> 'Thursday 26 November 2026' (month-precision dates stay as they are)."""
-    try:
-        day = dt.date.fromisoformat(date)
-    except ValueError:
-        return date
-    return f"{day:%A} {day.day} {day:%B %Y}"
 
 
 def subject_line(config: Config, date: str, lead_title: str) -> str:

@@ -18,11 +18,10 @@ import jinja2
 from markupsafe import Markup
 from mjml import mjml2html
 
-from .compose import long_date
 from .config import Config
 from .errors import RenderError
 from .model import Digest, Section, story_path
-from .text import fold, match_key
+from .text import fold, long_date, match_key
 
 HTML_TEMPLATE = "digest.mjml.j2"
 TEXT_TEMPLATE = "digest.txt.j2"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 
@@ -215,3 +216,12 @@ class _Stems(dict[str, str]):
 
 
 STEMS = _Stems()
+
+
+def long_date(date: str) -> str:
+    """'2026-11-26' -> 'Thursday 26 November 2026' (month-precision dates stay as they are)."""
+    try:
+        day = dt.date.fromisoformat(date)
+    except ValueError:
+        return date
+    return f"{day:%A} {day.day} {day:%B %Y}"

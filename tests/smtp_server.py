@@ -64,6 +64,7 @@ class SMTPTestServer:
         port: int = 0,
         record_dir: str | os.PathLike[str] | None = None,
         smtputf8: bool = True,
+        pipelining: bool = True,
     ) -> None:
         if tls not in ("none", "starttls", "tls"):
             raise ValueError(f"tls must be 'none', 'starttls' or 'tls', not {tls!r}")
@@ -73,6 +74,10 @@ class SMTPTestServer:
         self.port = port
         self.record_dir = Path(record_dir) if record_dir is not None else None
         self.smtputf8 = smtputf8  # offer SMTPUTF8 (RFC 6531), as most servers now do
+        self.pipelining = pipelining  # offer PIPELINING (RFC 2920), as nearly all servers do
+        # Each read from a client that held a MAIL command: how commands arrived together.
+        self._mail_reads: list[bytes] = []
+        self._mail_after_message = 0
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
         self._messages: list[Received] = []
@@ -278,6 +283,19 @@ class SMTPTestServer:
         with self._lock:
             return self._connections
 
+    @property
+    def mail_reads(self) -> list[bytes]:
+        """Every read from a client that held a MAIL command, from that command on (300
+        bytes): a pipelining client's MAIL, RCPT and DATA arrive in one."""
+        with self._lock:
+            return list(self._mail_reads)
+
+    @property
+    def mail_after_message(self) -> int:
+        """How many MAIL commands arrived in the same read as the end of a message."""
+        with self._lock:
+            return self._mail_after_message
+
     # -- faults ------------------------------------------------------------------------------
 
     def fail(self, address: str, reply: str, times: int | None = None) -> None:
@@ -326,6 +344,8 @@ class SMTPServerFactory(Protocol):
         auth: tuple[str, str] | None = ...,
         hostname: str = ...,
         record_dir: str | os.PathLike[str] | None = ...,
+        smtputf8: bool = ...,
+        pipelining: bool = ...,
     ) -> SMTPTestServer: ...
 
 
@@ -347,9 +367,21 @@ def smtp_server_factory_fixture() -> Iterator[SMTPServerFactory]:
 
 
 @pytest.fixture(name="smtp_server")
-def smtp_server_fixture(smtp_server_factory: SMTPServerFactory) -> SMTPTestServer:
-    """A started plain SMTP server (no TLS, no AUTH), stopped after the test."""
-    return smtp_server_factory()
+def smtp_server_fixture(
+    smtp_server_factory: SMTPServerFactory, request: pytest.FixtureRequest
+) -> SMTPTestServer:
+    """A started plain SMTP server (no TLS, no AUTH), stopped after the test; `both_ways`
+    runs a test against one that offers PIPELINING and one that doesn't."""
+    return smtp_server_factory(**getattr(request, "param", {}))
+
+
+# A test marked so runs twice: commands pipelined (RFC 2920), and one at a time.
+both_ways = pytest.mark.parametrize(
+    "smtp_server",
+    [{"pipelining": True}, {"pipelining": False}],
+    ids=["pipelined", "one-at-a-time"],
+    indirect=True,
+)
 
 
 # -- standalone process ----------------------------------------------------------------------

@@ -93,6 +93,15 @@ class Connection(SMTP):
         self.owner._live.discard(self)
         super().connection_lost(error)
 
+    def data_received(self, data: bytes) -> None:
+        start = 0 if data.startswith(b"MAIL") else data.find(b"\nMAIL FROM:") + 1
+        if start > 0 or data.startswith(b"MAIL"):
+            with self.owner._lock:
+                self.owner._mail_reads.append(data[start : start + 300])
+                # One message's end and the next one's MAIL in one read: pipelined behind it.
+                self.owner._mail_after_message += data[start - 5 : start] == b"\r\n.\r\n"
+        super().data_received(data)
+
     async def push(self, status: AnyStr) -> None:
         """Send a reply, unless the server hangs; close afterwards if a 421 asked for it."""
         if self.owner._hang_all:
@@ -126,6 +135,8 @@ class _Handler:
         session.host_name = hostname
         if self.owner.auth is None:  # don't invite clients to log in where no login works
             responses = [r for r in responses if not r[4:].upper().startswith("AUTH")]
+        if self.owner.pipelining:  # aiosmtpd reads commands in turn, so it can; it just never says
+            responses.insert(1, "250-PIPELINING")
         return responses
 
     async def handle_MAIL(

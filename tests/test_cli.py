@@ -6,6 +6,7 @@ import email
 import email.policy
 import inspect
 import json
+import os
 import re
 import subprocess
 import sys
@@ -177,6 +178,26 @@ def test_importing_the_cli_or_asking_for_help_loads_no_heavy_stack() -> None:
     assert "Commands:" in r.stdout and r.stdout.strip().endswith("[]"), r.stdout[-300:]
 
 
+def test_no_commands_help_loads_a_heavy_stack() -> None:
+    """Each command's --help (`digest compose --help`, ...) imports its command's module,
+    which may name the database, web or crypto stack but must not load it (issue #16)."""
+    heavy = [
+        *("fastapi", "alembic", "cryptography", "sqlalchemy", "sqlmodel", "jinja2"),
+        *("httpx", "trafilatura", "email_validator"),
+    ]
+    code = (
+        "import sys\n"
+        "from digest.cli import cli\n"
+        f"for command in {_commands()!r}:\n"
+        "    try:\n        cli([*command.split(), '--help'], prog_name='digest')\n"
+        "    except SystemExit:\n        pass\n"
+        f"print([m for m in {heavy!r} if m in sys.modules])"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "Usage: digest subscribers list" in r.stdout, r.stdout[-300:]
+    assert r.stdout.strip().endswith("[]"), r.stdout[-300:]
+
+
 @pytest.mark.parametrize("command", _commands())
 def test_every_command_has_help_with_an_example_and_is_in_the_readme(command: str) -> None:
     r = CliRunner().invoke(cli, [*command.split(), "--help"])
@@ -184,3 +205,33 @@ def test_every_command_has_help_with_an_example_and_is_in_the_readme(command: st
     assert "Example" in r.output
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert f"digest {command}" in readme
+
+
+def test_the_command_line_exits_quickly_yet_closes_the_database_and_keeps_exit_codes(
+    tmp_path: Path,
+) -> None:
+    """`digest` ends its process without Python's slow teardown (cli.main): the exit code,
+    the output and the database must come out as from an ordinary exit."""
+    db = tmp_path / "d.db"
+    env = {**os.environ, "DIGEST_DATABASE_URL": f"sqlite:///{db}"}
+
+    def digest(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "digest", *args],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    added = digest("subscribers", "add", "ana@example.com", "--name", "Ana")
+    assert added.returncode == 0, added.stderr
+    assert "ana@example.com" in added.stdout
+    # Closed: SQLite folds its write-ahead log back into the file when the last one closes.
+    wal = db.with_name(db.name + "-wal")
+    assert not wal.exists() or wal.stat().st_size == 0
+    assert digest("subscribers", "list").stdout.count("ana@example.com") == 1
+    missing = digest("status", "--date", "2026-11-26")
+    assert missing.returncode == 1 and missing.stderr.startswith("error:")
+    assert digest("compose", "--date", "not-a-date").returncode == 2

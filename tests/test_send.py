@@ -22,7 +22,7 @@ from digest.subscribers import new_subscriber
 from digest.tokens import read_token
 
 from .conftest import SAMPLE_DAY, SAMPLES
-from .smtp_server import SMTPServerFactory, SMTPTestServer
+from .smtp_server import SMTPServerFactory, SMTPTestServer, both_ways
 
 SECRET = "test-secret-key"
 
@@ -202,6 +202,7 @@ def test_subscriber_without_any_of_their_sections_is_skipped(
     assert result.complete
 
 
+@both_ways
 @pytest.mark.parametrize("reply", ["421 4.7.0 Busy, closing", "451 4.3.0 Temporary failure"])
 def test_transient_reply_is_retried_on_a_fresh_connection(
     store: Store, config: Config, day: Digest, smtp_server: SMTPTestServer, reply: str
@@ -216,6 +217,7 @@ def test_transient_reply_is_retried_on_a_fresh_connection(
     assert smtp_server.connections >= 3  # each retry came on a new connection
 
 
+@both_ways
 def test_transient_failures_end_deferred_and_are_retried_next_run(
     store: Store, config: Config, day: Digest, smtp_server: SMTPTestServer
 ) -> None:
@@ -237,6 +239,7 @@ def test_transient_failures_end_deferred_and_are_retried_next_run(
     assert len(smtp_server.received_by("flaky@example.com")) == 1
 
 
+@both_ways
 def test_permanent_failure_is_failed_and_others_still_go(
     store: Store, config: Config, day: Digest, smtp_server: SMTPTestServer
 ) -> None:
@@ -268,6 +271,7 @@ def test_permanent_failure_is_failed_and_others_still_go(
     assert gone is not None and gone.status == "bounced"
 
 
+@both_ways
 def test_connection_dropped_in_data_is_retried(
     store: Store, config: Config, day: Digest, smtp_server: SMTPTestServer
 ) -> None:
@@ -279,6 +283,7 @@ def test_connection_dropped_in_data_is_retried(
     assert len(smtp_server.received_by("drop@example.com")) == 1
 
 
+@both_ways
 def test_a_server_that_stops_answering_times_out(
     store: Store, config: Config, day: Digest, smtp_server: SMTPTestServer
 ) -> None:
@@ -292,6 +297,7 @@ def test_a_server_that_stops_answering_times_out(
     assert row.rcpt_tos == ["ok@example.com"]
 
 
+@both_ways
 def test_connections_are_reused(
     store: Store, config: Config, day: Digest, smtp_server: SMTPTestServer
 ) -> None:

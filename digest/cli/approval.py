@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from ..errors import NotFoundError
-from ..jobs import approval
-from .options import State, date_option
+from .options import State, date_option, lazy
+
+if TYPE_CHECKING:
+    from ..jobs import approval
+else:  # loaded when a command first uses it (see lazy)
+    approval = lazy("digest.jobs.approval")
 
 BY = "cli"  # who changed the state, as the approvals table records it
 

@@ -6,16 +6,20 @@ import json
 import sys
 import webbrowser
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import click
 
-from ..jobs import digests
-from ..jobs.ingest import explain_file, parse_paths
-from ..jobs.ingest import ingest as ingest_paths
 from ..model import Digest, story_path
-from .options import State, date_option, json_option
+from .options import State, date_option, json_option, lazy
+
+if TYPE_CHECKING:
+    from ..jobs import digests
+    from ..jobs import ingest as ingesting
+else:  # loaded when a command first uses it (see lazy)
+    digests = lazy("digest.jobs.digests")
+    ingesting = lazy("digest.jobs.ingest")
 
 
 @click.command()
@@ -52,18 +56,20 @@ def ingest(
     if explain:
         accepted = True
         for i, path in enumerate(paths):
-            lines, ok = explain_file(path, default_date, state.config.max_document_bytes)
+            lines, ok = ingesting.explain_file(path, default_date, state.config.max_document_bytes)
             click.echo("\n".join([*([""] if i else []), f"==> {path}", *lines]))
             accepted = accepted and ok
         sys.exit(0 if accepted else 1)
     if as_json:
         zone = ZoneInfo(state.config.time_zone)
-        docs, errors = parse_paths(paths, default_date, state.config.max_document_bytes, zone)
+        docs, errors = ingesting.parse_paths(
+            paths, default_date, state.config.max_document_bytes, zone
+        )
         click.echo(json.dumps([d.to_json() for d in docs], indent=2, ensure_ascii=False))
     else:
         config = state.config
         zone = ZoneInfo(config.time_zone)  # the calendar a feed item's time falls on
-        report = ingest_paths(state.store, paths, default_date, config.max_document_bytes, zone)
+        report = ingesting.ingest(state.store, paths, default_date, config.max_document_bytes, zone)
         errors = report.refused
     for err in errors:
         click.echo(f"refused: {err}", err=True)

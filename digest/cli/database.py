@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from ..jobs import database
-from .options import State
+from .options import State, lazy
+
+if TYPE_CHECKING:
+    from ..jobs import database
+else:  # loaded when a command first uses it (see lazy)
+    database = lazy("digest.jobs.database")
 
 
 @click.group()

@@ -9,11 +9,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from ..jobs import digests
-from .options import State, date_option, json_option
+from .options import State, date_option, json_option, lazy
+
+if TYPE_CHECKING:
+    from ..jobs import digests
+else:  # loaded when a command first uses it (see lazy)
+    digests = lazy("digest.jobs.digests")
 
 
 @click.group()

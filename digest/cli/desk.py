@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 
-from ..jobs import desk
-from .options import State, date_option, json_option
+from .options import State, date_option, json_option, lazy
+
+if TYPE_CHECKING:
+    from ..jobs import desk
+else:  # loaded when a command first uses it (see lazy)
+    desk = lazy("digest.jobs.desk")
 
 BY = "cli"  # who made the edit, as the log records it
 

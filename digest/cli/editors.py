@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
-from ..jobs import editors as jobs
-from .options import State, json_option
+from .options import State, json_option, lazy
+
+if TYPE_CHECKING:
+    from ..jobs import editors as jobs
+else:  # loaded when a command first uses it (see lazy)
+    jobs = lazy("digest.jobs.editors")
 
 
 @click.group()

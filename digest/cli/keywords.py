@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 
-from ..jobs import keywords as jobs
-from .options import State, json_option
+from .options import State, json_option, lazy
+
+if TYPE_CHECKING:
+    from ..jobs import keywords as jobs
+else:  # loaded when a command first uses it (see lazy)
+    jobs = lazy("digest.jobs.keywords")
 
 BY = "cli"  # who the command records as having added a word
 

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+import atexit
 import calendar
 import datetime as dt
+import importlib.util
 import re
+import sys
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..config import Config, load_config
-
 if TYPE_CHECKING:
+    from ..config import Config
     from ..store import Store
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+# Set by cli.main, which runs one command in its own process: the store it opens is closed by
+# an exit handler. Elsewhere (tests, an embedding program) stores are left to the collector.
+close_at_exit = False
 
 
 class State:
@@ -28,13 +35,38 @@ class State:
 
     @cached_property
     def config(self) -> Config:
+        from ..config import load_config  # with the address validator: only when it is used
+
         return load_config(self.config_path)
 
     @cached_property
     def store(self) -> Store:
         from ..jobs.database import open_store  # the database stack: only when it is used
 
-        return open_store(self.config)
+        store = open_store(self.config)
+        if close_at_exit:  # cli.main's quick exit skips what garbage collection would do
+            atexit.register(store.close)  # (on SQLite: fold the write-ahead log back in)
+        return store
+
+
+def lazy(name: str) -> ModuleType:
+    """The module `name`, run only when one of its names is first used (importlib's
+    LazyLoader). A command module names the use cases it calls this way, so that its --help,
+    and its commands that need no database, never load the stack those use cases import.
+    Each use is paired with an ordinary import under TYPE_CHECKING, which mypy and
+    tests/test_layers.py read."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    assert spec is not None and spec.loader is not None, name
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    parent, _, child = name.rpartition(".")
+    if parent:  # as an import would: digest.jobs.sending
+        setattr(sys.modules[parent], child, module)
+    return module
 
 
 _DATE_FORM = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
@@ -88,4 +120,4 @@ def plural(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-__all__ = ["State", "date_option", "json_option", "plural", "transport_option"]
+__all__ = ["State", "date_option", "json_option", "lazy", "plural", "transport_option"]

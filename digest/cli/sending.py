@@ -6,15 +6,20 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import click
 
-from ..config import Config
 from ..errors import ApprovalError, NotFoundError
-from ..jobs import sending
-from .options import State, date_option, json_option, transport_option
+from ..jobs import quick
+from .options import State, date_option, json_option, lazy, transport_option
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from ..jobs import sending
+else:  # loaded when a command first uses it (see lazy)
+    sending = lazy("digest.jobs.sending")
 
 
 def _progress_bar() -> tuple[
@@ -110,19 +115,20 @@ def status(state: State, date: str, as_json: bool) -> None:
       digest status --date 2026-11-26 --json
     """
     try:
-        day = sending.day_status(state.store, date, state.config)
+        day = quick.day_status(state.config, date)
+        if day is None:  # not a SQLite file at this schema: the store answers
+            day = sending.day_status(state.store, date, state.config)
     except NotFoundError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
-    counts = day.counts.as_dict()
     if as_json:
         click.echo(json.dumps(day.as_json()))
         return
-    line = f"{date}: " + ", ".join(f"{v} {k}" for k, v in counts.items())
+    line = f"{date}: " + ", ".join(f"{v} {k}" for k, v in day.counts.items())
     line = line if day.begun else f"{line} (composed, not sent yet)"
     click.echo(f"{line}; approval: {day.approval}")
     for worker, share in sorted(day.workers.items()):
-        click.echo(f"  {worker}: " + ", ".join(f"{v} {k}" for k, v in share.as_dict().items()))
+        click.echo(f"  {worker}: " + ", ".join(f"{v} {k}" for k, v in share.items()))
 
 
 @click.command()

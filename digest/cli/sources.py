@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
-from ..jobs.fetch import fetch_sources
-from .options import State, json_option
+from .options import State, json_option, lazy
+
+if TYPE_CHECKING:
+    from ..jobs import fetch as fetching
+else:  # loaded when a command first uses it (see lazy)
+    fetching = lazy("digest.jobs.fetch")
 
 
 @click.command()
@@ -25,7 +30,7 @@ def fetch(state: State) -> None:
     Example:
       digest fetch
     """
-    report = fetch_sources(state.store, state.config)
+    report = fetching.fetch_sources(state.store, state.config)
     click.echo(f"fetch: {report.summary}")
     for line in report.lines:
         click.echo(line, err=True)

@@ -5,12 +5,18 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from ..jobs import subscribers as jobs
+from ..jobs import quick
 from ..subscribers import SUBSCRIBER_STATES
-from .options import State, json_option, plural
+from .options import State, json_option, lazy, plural
+
+if TYPE_CHECKING:
+    from ..jobs import subscribers as jobs
+else:  # loaded when a command first uses it (see lazy): `list` may not need it
+    jobs = lazy("digest.jobs.subscribers")
 
 
 @click.group()
@@ -40,15 +46,18 @@ def subscribers_import(state: State, csv_file: Path, skip_invalid: bool) -> None
     Example:
       digest subscribers import subscribers/sample.csv --skip-invalid
     """
-    report, errors = jobs.import_subscribers(state.store, state.config, csv_file, skip_invalid)
-    for err in errors:
-        click.echo(f"refused: {err}", err=True)
+    report, bad = jobs.import_subscribers(
+        state.store,
+        state.config,
+        csv_file,
+        skip_invalid,
+        refused=lambda reason: click.echo(f"refused: {reason}", err=True),
+    )
     if report is None:
-        bad = plural(len(errors), "bad row")
-        click.echo(f"import: nothing imported: {bad} (see --skip-invalid)")
+        click.echo(f"import: nothing imported: {plural(bad, 'bad row')} (see --skip-invalid)")
     else:
-        click.echo(f"import: {report.summary}, {plural(len(errors), 'bad row')} skipped")
-    if errors:
+        click.echo(f"import: {report.summary}, {plural(bad, 'bad row')} skipped")
+    if bad:
         sys.exit(1)
 
 
@@ -111,7 +120,9 @@ def subscribers_list(state: State, as_json: bool, status: str | None) -> None:
     Example:
       digest subscribers list --status active --json
     """
-    subs = jobs.list_subscribers(state.store, status)
+    subs = quick.subscribers(state.config, status)
+    if subs is None:  # not a SQLite file at this schema: the store answers
+        subs = jobs.list_subscribers(state.store, status)
     if as_json:
         click.echo(
             json.dumps(

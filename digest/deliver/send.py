@@ -33,7 +33,7 @@ from .journal import Journal, folder_for, orphans
 from .message import MessageTemplate, Recipient, message_id
 from .options import HELD, NOT_APPROVED, RateLimit, SendOptions, SendResult
 from .outgoing import Outgoing
-from .transport import DeliveryFailure, Envelope, Transport, TransportError
+from .transport import PER_CONNECTION, DeliveryFailure, Envelope, Transport, TransportError
 
 # Outcomes go to the journal at once (journal.py) and to the database in batches: every
 # FLUSH_EVERY seconds, or at once when FLUSH_BATCH have gathered. A crash (kill -9) repeats
@@ -50,6 +50,10 @@ MAX_CONSECUTIVE_FAILURES = 20
 # After SIGTERM/SIGINT, messages in flight get this long to finish before they are abandoned.
 STOP_GRACE = 5.0
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+# A process with nothing left to claim while others still hold deliveries looks again this
+# often: to take over from one that died (once its lease runs out), and to end soon after the
+# last one finishes (with a second here, every send of a few messages took a second longer).
+IDLE_POLL = 0.1
 # The day's approval is read from the database before each batch is claimed, and this often
 # in between: a hold (from any machine) stops every sending process within about this long.
 APPROVAL_EVERY = 0.2
@@ -103,6 +107,7 @@ class Sender:
         self.transport: Transport | None = None
         self.secret = outgoing.secret
         self.options = options
+        self.workers = options.concurrency * PER_CONNECTION  # tasks, not processes
         self.progress = progress
         self.variants = outgoing.variants(digest)
         self.sender = outgoing.sender_for()  # envelope sender per subscriber
@@ -217,9 +222,7 @@ class Sender:
         try:
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(self._write_periodically(send_id))
-                workers = [
-                    tasks.create_task(self._work(queue)) for _ in range(self.options.concurrency)
-                ]
+                workers = [tasks.create_task(self._work(queue)) for _ in range(self.workers)]
                 try:
                     await self._produce(send_id, queue)
                     await self._finish(workers)
@@ -265,7 +268,7 @@ class Sender:
                     if not claims:
                         if not await asyncio.to_thread(self.store.held_by_others, send_id, worker):
                             break
-                        await asyncio.sleep(min(1.0, self.lease.total_seconds() / 4))
+                        await asyncio.sleep(min(IDLE_POLL, self.lease.total_seconds() / 4))
                         await asyncio.to_thread(self.requeue, send_id)
                         continue
                 except Exception as exc:  # the database is gone: stop, nothing was claimed
@@ -287,7 +290,7 @@ class Sender:
                     if job is not None:
                         await queue.put(job)
         finally:
-            for _ in range(self.options.concurrency):
+            for _ in range(self.workers):
                 await queue.put(None)
 
     def _job(self, claim: Claim) -> _Job | None:

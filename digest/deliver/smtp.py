@@ -1,4 +1,5 @@
-"""The SMTP transport: a pool of persistent aiosmtplib connections.
+"""The SMTP transport: a pool of persistent connections, opened by aiosmtplib (connection,
+TLS, login) and then driven by session.py, which pipelines where the server allows.
 
 Connections are opened lazily and reused for message after message; one that failed in any
 way other than a clean 5xx reply is thrown away, so a retry always gets a fresh connection.
@@ -11,12 +12,20 @@ import asyncio
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import aiosmtplib
 
 from ..config import Config
 from ..errors import ConfigError
-from .transport import Envelope, PermanentFailure, TransientFailure, TransportError
+from .session import Lost, Refused, Reply, Session, Transaction
+from .transport import (
+    PER_CONNECTION,
+    Envelope,
+    PermanentFailure,
+    TransientFailure,
+    TransportError,
+)
 
 DEFAULT_PORTS = {"tls": 465, "starttls": 587, "none": 25}
 
@@ -59,29 +68,31 @@ class SMTPSettings:
         return context
 
 
-class _Refused(Exception):
-    """The server answered a step of the transaction with something other than success."""
-
-    def __init__(self, code: int, message: str) -> None:
-        self.code = code
-        self.message = message
-
-
 def _reply(code: int, message: str) -> str:
     return f"{code} {' '.join(message.split())}"[:500]
 
 
 class SMTPTransport:
+    """Up to `size` connections, each with up to PER_CONNECTION messages under way where the
+    server pipelines: one whose content is on the wire, the next one's commands right behind
+    it, and one ready to follow."""
+
     name = "smtp"
 
     def __init__(self, settings: SMTPSettings, size: int) -> None:
         self.settings = settings
-        self._idle: list[aiosmtplib.SMTP] = []
-        self._slots = asyncio.Semaphore(size)
+        self.size = size
+        self.sessions: list[Session] = []
+        self._opening = 0
+        self._changed = asyncio.Event()  # a session opened or ended
+        self._slots = asyncio.Semaphore(size * PER_CONNECTION)
         self._context = settings.tls_context()
+        self._handing_back: set[asyncio.Task[None]] = set()
+        self._closed = False
         self.connections_opened = 0
 
-    async def _connect(self) -> aiosmtplib.SMTP:
+    async def _connect(self) -> Session:
+        """aiosmtplib's connection, TLS and login; then the connection is ours."""
         s = self.settings
         client = aiosmtplib.SMTP(
             hostname=s.host,
@@ -93,11 +104,16 @@ class SMTPTransport:
             validate_certs=s.verify,
         )
         try:
+            if self._closed:
+                raise TransientFailure("the transport is closed", connection=True)
             await client.connect()
             if client.is_ehlo_or_helo_needed:  # sendmail would; our own transaction must
                 await client.ehlo()
             if s.username and s.password:
                 await client.login(s.username, s.password)
+            protocol, transport = client.protocol, client.transport
+            if protocol is None or transport is None:
+                raise aiosmtplib.SMTPServerDisconnected("connection lost")
         except aiosmtplib.SMTPAuthenticationError as exc:
             client.close()
             # The reply, never the password.
@@ -109,97 +125,87 @@ class SMTPTransport:
             raise TransientFailure(
                 f"cannot connect to {s.host}:{s.port}: {_describe(exc)}", connection=True
             ) from None
+        except BaseException:  # cancelled, or ours: never leave the socket open
+            client.close()
+            raise
         self.connections_opened += 1
-        return client
+        pending = bytes(protocol._buffer)  # normally empty: nothing is owed after EHLO/AUTH
+        # (uvloop's transports are not asyncio.Transport subclasses, but they are the same.)
+        writable = cast(asyncio.Transport, transport)
+        extensions = set(client.esmtp_extensions)
+        return Session(writable, s.timeout, extensions, pending, self._ended)
 
     async def deliver(self, envelope: Envelope, message: bytes) -> str:
         async with self._slots:
-            client = self._idle.pop() if self._idle else await self._connect()
-            keep = False
+            done: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+            await self._dispatch(Transaction(envelope.sender, envelope.recipient, message, done))
             try:
-                reply = await self._transaction(client, envelope, message)
-                keep = True
-                return reply
-            except _Refused as exc:
-                keep, failure = _classify(exc.code, exc.message)
-                if keep:
-                    await self._reset(client)
-                raise failure from None
-            except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
-                raise TransientFailure(_describe(exc), connection=True) from None
-            finally:
-                if keep and client.is_connected:
-                    self._idle.append(client)
-                else:
-                    client.close()
+                reply = await done
+            except Refused as exc:
+                raise _classify(exc.code, exc.message) from None
+            except Lost as exc:
+                raise TransientFailure(str(exc), connection=True) from None
+            return _reply(*reply)
 
-    async def _transaction(
-        self, client: aiosmtplib.SMTP, envelope: Envelope, message: bytes
-    ) -> str:
-        """MAIL, RCPT, DATA and the message, as aiosmtplib's sendmail would, without its
-        per-message address parsing and regular-expression passes over the whole message:
-        ours is already CRLF throughout, and the dot-stuffing is one bytes.replace.
+    async def _dispatch(self, transaction: Transaction) -> None:
+        """Give the transaction to the least busy connection; open a new one while every
+        open one is busy and there is room for more."""
+        while not transaction.done.done():  # (its sender may have given up meanwhile)
+            live = [s for s in self.sessions if s.accepting]
+            if len(live) + self._opening < self.size and all(s.load for s in live):
+                self._opening += 1
+                try:
+                    session = await self._connect()
+                finally:
+                    self._opening -= 1
+                    self._changed.set()
+                self.sessions.append(session)
+                session.submit(transaction)
+                return
+            if live:
+                min(live, key=lambda s: s.load).submit(transaction)
+                return
+            self._changed.clear()  # every connection is still opening: wait for one
+            await self._changed.wait()
 
-        An address with a non-ASCII local part travels only with SMTPUTF8 (RFC 6531); a
-        server that does not offer it gets nothing, and that delivery fails for good."""
-        utf8 = not (envelope.sender.isascii() and envelope.recipient.isascii())
-        if utf8 and not client.supports_extension("smtputf8"):
-            raise _Refused(
-                553, f"5.6.7 the server does not offer SMTPUTF8, which {envelope.recipient} needs"
-            )
-        mail = b"FROM:<" + envelope.sender.encode("utf-8") + b">" + (b" SMTPUTF8" if utf8 else b"")
-        for command, arg, ok in (
-            (b"MAIL", mail, (250,)),
-            (b"RCPT", b"TO:<" + envelope.recipient.encode("utf-8") + b">", (250, 251)),
-            (b"DATA", None, (354,)),
-        ):
-            response = await client.execute_command(*((command, arg) if arg else (command,)))
-            if response.code not in ok:
-                raise _Refused(response.code, response.message)
-        protocol = client.protocol
-        if protocol is None:
-            raise aiosmtplib.SMTPServerDisconnected("connection lost")
-        protocol.write(message.replace(b"\r\n.", b"\r\n..") + b".\r\n")
+    def _ended(self, session: Session, leftovers: list[Transaction]) -> None:
+        """A connection ended: what it never started goes out on another."""
+        if session in self.sessions:
+            self.sessions.remove(session)
+        self._changed.set()
+        for transaction in leftovers:
+            task = asyncio.get_running_loop().create_task(self._hand_back(transaction))
+            self._handing_back.add(task)
+            task.add_done_callback(self._handing_back.discard)
+
+    async def _hand_back(self, transaction: Transaction) -> None:
         try:
-            response = await protocol.read_response(timeout=self.settings.timeout)
-        except aiosmtplib.SMTPException:
-            client.close()  # a half-read reply must never pair with the next command
+            await self._dispatch(transaction)
+        except asyncio.CancelledError:  # the transport closed
+            transaction.finish(Lost("the transport closed"))
             raise
-        if response.code != 250:
-            raise _Refused(response.code, response.message)
-        return _reply(response.code, response.message)
-
-    async def _reset(self, client: aiosmtplib.SMTP) -> None:
-        """RSET after a refusal, so the connection can carry the next message."""
-        try:
-            response = await client.execute_command(b"RSET")
-            if response.code != 250:
-                client.close()
-        except (TimeoutError, aiosmtplib.SMTPException, OSError):
-            client.close()
+        except Exception as exc:  # no connection to be had: its sender hears why
+            transaction.finish(exc)
 
     async def close(self) -> None:
-        idle, self._idle = self._idle, []
-        for client in idle:
-            try:
-                await asyncio.wait_for(client.quit(), timeout=min(self.settings.timeout, 5))
-            except (TimeoutError, aiosmtplib.SMTPException, OSError):
-                client.close()
+        self._closed = True
+        for task in list(self._handing_back):
+            task.cancel()
+        timeout = min(self.settings.timeout, 5)
+        await asyncio.gather(*(session.quit(timeout) for session in list(self.sessions)))
 
 
-def _classify(code: int, message: str) -> tuple[bool, PermanentFailure | TransientFailure]:
-    """Whether the connection may be reused, and what the reply means for the message.
-
-    A 5xx is a clean refusal of this message (we send RSET), so the connection is kept;
-    after a 4xx the next try gets a fresh connection, as the server may be unwell.
-    """
+def _classify(code: int, message: str) -> PermanentFailure | TransientFailure:
+    """What a refusal means for the message: a 5xx is for good, anything else for now."""
     reply = _reply(code, message)
     if 500 <= code < 600:
-        return True, PermanentFailure(reply)
-    return False, TransientFailure(reply)
+        return PermanentFailure(reply)
+    return TransientFailure(reply)
 
 
 def _describe(exc: BaseException) -> str:
+    if isinstance(exc, Lost):
+        return str(exc)
     if isinstance(exc, asyncio.TimeoutError | aiosmtplib.SMTPTimeoutError):
         return "timed out waiting for the server"
     if isinstance(exc, aiosmtplib.SMTPServerDisconnected | ConnectionError):

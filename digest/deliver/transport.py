@@ -11,6 +11,11 @@ from typing import Protocol
 
 from ..errors import DeliveryFailure, PermanentFailure, TransientFailure, TransportError
 
+# Messages under way per connection: with pipelining one is on the wire, the next one's
+# commands right behind it, and a third ready to follow as soon as the first is answered
+# (deliver/session.py). The Sender runs this many workers per connection to keep it fed.
+PER_CONNECTION = 3
+
 
 @dataclass(frozen=True)
 class Envelope:
@@ -31,6 +36,7 @@ class Transport(Protocol):
 
 
 __all__ = [
+    "PER_CONNECTION",
     "DeliveryFailure",
     "Envelope",
     "PermanentFailure",

@@ -4,5 +4,6 @@ and neither reaches past them into the store or the delivery engine.
 
 One module per subject: ingest, digests (compose, preview, the editor's view, the archive),
 subscribers, sending (send, status, the cron job), bounces, mail (the one-off emails), editors
-(the editor accounts and their sign-in).
+(the editor accounts and their sign-in). Beside them, quick: `digest status` and `digest
+subscribers list` read from a SQLite file without the store, so that they start at once.
 """

@@ -15,12 +15,12 @@ from ..deliver.outgoing import Outgoing
 from ..deliver.send import Sender, SendOptions, SendResult, recipient_for
 from ..deliver.transport import Envelope
 from ..deliver.workers import run_in_processes
-from ..errors import ApprovalError, ComposeError, ConfigError, DigestError, NotFoundError
+from ..errors import ApprovalError, ComposeError, ConfigError, DigestError
 from ..lock import run_lock
 from ..store import SendCounts, Store
-from ..store.progress import WorkerShare
 from . import approval, digests, fetch, ingest, notices
 from .ingest import IngestReport
+from .status import DayStatus, no_digest
 
 
 @dataclass(frozen=True)
@@ -119,28 +119,18 @@ def status(store: Store, date: str) -> SendCounts:
     return store.counts(store.find_send(date))
 
 
-@dataclass(frozen=True)
-class DayStatus:
-    """`digest status`: a day's deliveries by state, and each sending process's share."""
-
-    counts: SendCounts
-    workers: dict[str, WorkerShare]  # "host:pid" -> what it sent, failed, ... and holds
-    begun: bool  # False: composed, but no send has started
-    approval: str  # pending, approved or held
-
-    def as_json(self) -> dict[str, int | str]:
-        return {**self.counts.as_dict(), "approval": self.approval}
-
-
 def day_status(store: Store, date: str, config: Config) -> DayStatus:
-    """The day's send so far; NotFoundError when the day has no digest (and so no send)."""
+    """The day's send so far; NotFoundError when the day has no digest (and so no send).
+    jobs/quick.py answers the same from a SQLite file without the store."""
     send_id = store.find_send(date)
     if send_id is None and not store.has_digest(date):
-        raise NotFoundError(f"no digest for {date}: nothing was composed or sent that day")
+        raise no_digest(date)
     day_state = approval.state(store, config, date)
     if send_id is None:
-        return DayStatus(SendCounts(), {}, False, day_state)
-    return DayStatus(store.counts(send_id), store.worker_shares(send_id), True, day_state)
+        return DayStatus(SendCounts().as_dict(), {}, False, day_state)
+    shares = store.worker_shares(send_id)
+    workers = {worker: share.as_dict() for worker, share in shares.items()}
+    return DayStatus(store.counts(send_id).as_dict(), workers, True, day_state)
 
 
 @dataclass

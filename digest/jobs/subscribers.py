@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,7 +13,7 @@ from ..errors import NotFoundError, SubscriberError
 from ..model import Subscriber
 from ..store import Store
 from ..store.subscribers import ImportReport
-from ..subscribers import NewSubscriber, normalize_email, parse_sections, read_csv, write_csv
+from ..subscribers import NewSubscriber, normalize_email, open_csv, parse_sections, write_csv
 from ..subscribers import new_subscriber as make_subscriber
 from ..tokens import make_token, read_token
 from . import accounts
@@ -26,15 +26,48 @@ RESUMABLE = ("paused", "unsubscribed")
 # ---- the command line -----------------------------------------------------------------------
 
 
+class _Refused(Exception):
+    """A bad row met while importing without skip_invalid: the import stops and rolls back."""
+
+
 def import_subscribers(
-    store: Store, config: Config, path: Path, skip_invalid: bool = False
-) -> tuple[ImportReport | None, list[str]]:
-    """Import a CSV. With bad rows nothing is imported, unless `skip_invalid`; either way the
-    bad rows come back as 'FILE:LINE: reason' lines."""
-    result = read_csv(path, config.section_names)
-    if result.errors and not skip_invalid:
-        return None, result.errors
-    return store.upsert_subscribers(result.rows), result.errors
+    store: Store,
+    config: Config,
+    path: Path,
+    skip_invalid: bool = False,
+    refused: Callable[[str], None] = lambda reason: None,
+) -> tuple[ImportReport | None, int]:
+    """Import a CSV: (the report, or None if nothing was imported; how many rows were bad).
+
+    Each bad row goes to `refused` as 'FILE:LINE: reason' as soon as it is read (none is
+    kept); with any, nothing is imported unless `skip_invalid`. The file is read once, as
+    its rows are written a batch at a time, all in one transaction: memory grows by the
+    duplicate check's 32 bytes or so a row, not with the rows. At the first bad row (without
+    skip_invalid) the writes are rolled back and the rest is only read for its refusals."""
+    bad = 0
+
+    def good(items: Iterator[NewSubscriber | str]) -> Iterator[NewSubscriber]:
+        nonlocal bad
+        for item in items:
+            if isinstance(item, NewSubscriber):
+                yield item
+                continue
+            bad += 1
+            refused(item)
+            if not skip_invalid:
+                raise _Refused
+
+    with open_csv(path, config.section_names) as items:
+        report: ImportReport | None
+        try:
+            report = store.import_subscribers(good(items))
+        except _Refused:
+            report = None
+        for item in items:  # what is left after a refusal
+            if isinstance(item, str):
+                bad += 1
+                refused(item)
+    return report, bad
 
 
 def add_subscriber(

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
+from typing import Any
 
+from sqlalchemy import Connection, Row, bindparam, insert
+from sqlalchemy import select as select_columns
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, select, update
 
@@ -12,6 +16,13 @@ from ..model import Subscriber
 from ..subscribers import NewSubscriber
 from .base import BaseStore
 from .tables import DeliveryRow, SubscriberRow, now
+
+# Rows an import looks up and writes at a time: a few statements a batch, and little memory.
+WRITE_BATCH = 2000
+# Addresses in one IN list; every list is padded to this length, so that there is one SQL text
+# (and one prepared statement in the driver) however long the batch (see padded_chunks).
+LOOKUP = 500
+_LEFT_ALONE = ("unsubscribed", "bounced")
 
 
 @dataclass
@@ -27,6 +38,60 @@ class ImportReport:
             f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
             f"{self.not_resubscribed} unsubscribed or bounced left alone"
         )
+
+
+def write_batch(
+    conn: Connection, batch: Sequence[NewSubscriber], status: str, report: ImportReport
+) -> None:
+    """Insert the new addresses of `batch` and update the changed ones, counting in `report`."""
+    table = SubscriberRow.__table__  # type: ignore[attr-defined]
+    c = table.c
+    # The rows of the batch's addresses that are there already: (id, email, name, ...).
+    existing: dict[str, Row[Any, Any, Any, Any, Any]] = {}
+    emails = [new.email for new in batch]
+    for i in range(0, len(emails), LOOKUP):
+        chunk = emails[i : i + LOOKUP]
+        chunk += [chunk[-1]] * (LOOKUP - len(chunk))
+        columns = select_columns(c.id, c.email, c.name, c.sections, c.status)
+        found = conn.execute(columns.where(c.email.in_(chunk)))
+        existing.update((row.email, row) for row in found)
+    stamp = now()
+    added: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
+    for new in batch:
+        sections = list(new.sections) if new.sections else None
+        row = existing.get(new.email)
+        if row is None:
+            added.append(
+                {
+                    "email": new.email,
+                    "name": new.name,
+                    "sections": sections,
+                    "status": status,
+                    "hard_bounces": 0,
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                }
+            )
+        elif row.status in _LEFT_ALONE:
+            report.not_resubscribed += 1
+        elif (row.name, row.sections) == (new.name, sections):
+            report.unchanged += 1
+        else:
+            changed.append({"key": row.id, "new_name": new.name, "new_sections": sections})
+    if added:
+        conn.execute(insert(table), added)
+        report.added += len(added)
+    if changed:
+        conn.execute(
+            update(table)
+            .where(c.id == bindparam("key"))
+            .values(
+                name=bindparam("new_name"), sections=bindparam("new_sections"), updated_at=stamp
+            ),
+            changed,
+        )
+        report.updated += len(changed)
 
 
 def as_subscriber(row: SubscriberRow) -> Subscriber:
@@ -47,34 +112,21 @@ class SubscriberStore(BaseStore):
     ) -> ImportReport:
         """Add new addresses and update names and sections of existing ones, in one
         transaction. An address that unsubscribed or bounced is never made active again here."""
+        return self.import_subscribers(rows, status)
+
+    def import_subscribers(
+        self, rows: Iterable[NewSubscriber], status: str = "active"
+    ) -> ImportReport:
+        """`upsert_subscribers` for a stream of any length: `rows` is read WRITE_BATCH at a
+        time, each batch looked up and written with a few statements, and all of it in one
+        transaction. Anything raised while `rows` is read rolls the whole import back.
+
+        An address must come once in `rows` (read_rows sees to that for a file)."""
         report = ImportReport()
-        with self.errors(), self.session() as s:
-            emails = [r.email for r in rows]
-            existing: dict[str, SubscriberRow] = {}
-            for i in range(0, len(emails), 500):
-                found = s.exec(
-                    select(SubscriberRow).where(col(SubscriberRow.email).in_(emails[i : i + 500]))
-                )
-                existing.update({r.email: r for r in found})
-            for new in rows:
-                sections = list(new.sections) if new.sections else None
-                row = existing.get(new.email)
-                if row is None:
-                    s.add(
-                        SubscriberRow(
-                            email=new.email, name=new.name, sections=sections, status=status
-                        )
-                    )
-                    report.added += 1
-                elif row.status in ("unsubscribed", "bounced"):
-                    report.not_resubscribed += 1
-                elif (row.name, row.sections) == (new.name, sections):
-                    report.unchanged += 1
-                else:
-                    row.name, row.sections, row.updated_at = new.name, sections, now()
-                    s.add(row)
-                    report.updated += 1
-            s.commit()
+        it = iter(rows)
+        with self.errors(), self.engine.begin() as conn:
+            while batch := list(islice(it, WRITE_BATCH)):
+                write_batch(conn, batch, status, report)
         return report
 
     def find_subscriber(self, email: str) -> Subscriber | None:

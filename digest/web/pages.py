@@ -14,10 +14,10 @@ import jinja2
 from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse
 
-from ..compose import long_date
 from ..config import Config
 from ..render import template_dirs
 from ..store import Store
+from ..text import long_date
 from .security import EditorAuth, RateLimiter
 
 
