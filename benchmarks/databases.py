@@ -9,6 +9,18 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
+# The section choices of the generated subscribers, in turn ("": all sections).
+CHOICES = [
+    "",
+    "Space;Earth and climate",
+    "Superpowers and diplomacy;Missile defense;Nuclear",
+    "Drones and air power;Military space and satellites;War report",
+    "Missiles and strike weapons;Defence industry and budgets",
+    "Nuclear",
+    "War report;Superpowers and diplomacy",
+    "Space",
+]
+
 
 def fresh_database(
     workdir: Path, base: str | None, prefix: str = "bench"

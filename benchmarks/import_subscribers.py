@@ -22,20 +22,10 @@ import tempfile
 from pathlib import Path
 
 import peak as peak_rss
-from databases import fresh_database
+from databases import CHOICES, fresh_database
 from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
-CHOICES = [
-    "",
-    "Space;Earth and climate",
-    "Superpowers and diplomacy;Missile defense;Nuclear",
-    "Drones and air power;Military space and satellites;War report",
-    "Missiles and strike weapons;Defence industry and budgets",
-    "Nuclear",
-    "War report;Superpowers and diplomacy",
-    "Space",
-]
 DOMAINS = 20
 
 

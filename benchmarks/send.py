@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import peak as peak_rss  # noqa: E402
-from databases import fresh_database  # noqa: E402
+from databases import CHOICES, fresh_database  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
 from digest.compose import compose  # noqa: E402
@@ -52,16 +52,6 @@ from digest.store.tables import SubscriberRow  # noqa: E402
 
 DAY = "2026-11-26"
 SAMPLES = ROOT / "samples" / DAY
-CHOICES: list[str | None] = [
-    None,
-    "Space;Earth and climate",
-    "Superpowers and diplomacy;Missile defense;Nuclear",
-    "Drones and air power;Military space and satellites;War report",
-    "Missiles and strike weapons;Defence industry and budgets",
-    "Nuclear",
-    "War report;Superpowers and diplomacy",
-    "Space",
-]
 
 
 def free_port() -> int:
@@ -154,9 +144,7 @@ def make_database(url: str, workdir: Path, n: int) -> int:
                     {
                         "email": f"reader{i}@bench.example.com",
                         "name": f"Reader {i}",
-                        "sections": None
-                        if CHOICES[i % 8] is None
-                        else str(CHOICES[i % 8]).split(";"),
+                        "sections": CHOICES[i % 8].split(";") if CHOICES[i % 8] else None,
                         "status": "active",
                         "hard_bounces": 0,
                         "created_at": stamp,
