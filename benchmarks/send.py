@@ -164,10 +164,10 @@ def make_database(url: str, workdir: Path, n: int) -> int:
     return Path(one.stdout.split()[2]).stat().st_size
 
 
-def run_digest_send(
+def send_command(
     workdir: Path, url: str, port: int, sessions: int, workers: int
-) -> tuple[float, float]:
-    """Seconds and peak RSS (MB) of the real `digest send` command."""
+) -> tuple[list[str], dict[str, str]]:
+    """The real `digest send` command line, and its settings, for the sink at `port`."""
     env = {
         **os.environ,
         "DIGEST_DATABASE_URL": url,
@@ -179,6 +179,14 @@ def run_digest_send(
     }
     command = [sys.executable, "-m", "digest", "send", "--date", DAY, "--transport", "smtp"]
     command += ["--concurrency", str(max(1, sessions // workers)), "--workers", str(workers)]
+    return command, env
+
+
+def run_digest_send(
+    workdir: Path, url: str, port: int, sessions: int, workers: int
+) -> tuple[float, float]:
+    """Seconds and peak RSS (MB) of the real `digest send` command."""
+    command, env = send_command(workdir, url, port, sessions, workers)
     with tempfile.TemporaryFile("w+") as out:
         # Its own peak RSS, or that of a worker it forked, and not this process's (peak.py).
         code, seconds, peak = peak_rss.run(command, env, out)
@@ -195,17 +203,7 @@ def kill_and_resume(
 ) -> tuple[int, int, float]:
     """`digest send` killed with SIGKILL once the sink has `at` of the messages, then run
     again to the end: (messages when killed, messages repeated, msg/s just before the kill)."""
-    env = {
-        **os.environ,
-        "DIGEST_DATABASE_URL": url,
-        "DIGEST_SMTP_HOST": "127.0.0.1",
-        "DIGEST_SMTP_PORT": str(sink.port),
-        "DIGEST_SECRET_KEY": "benchmark-secret",
-        "DIGEST_LOCK_FILE": str(workdir / "digest.lock"),
-        "DIGEST_FROM": "Defence & Space Daily <digest@bench.example.com>",
-    }
-    command = [sys.executable, "-m", "digest", "send", "--date", DAY, "--transport", "smtp"]
-    command += ["--concurrency", str(max(1, sessions // workers)), "--workers", str(workers)]
+    command, env = send_command(workdir, url, sink.port, sessions, workers)
     proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     target = int(n * at)
     samples: list[tuple[float, int]] = []

@@ -36,6 +36,8 @@ from typing import NamedTuple
 # of more lines than this.
 MAX_LINE = 2048
 MAX_LINES = 100
+# The replies that mean yes to MAIL, RCPT and DATA, in that order.
+ACCEPTED = ((250,), (250, 251), (354,))
 
 log = logging.getLogger("digest.send")
 
@@ -76,21 +78,17 @@ class Transaction:
         else:
             self.done.set_result(reply)
 
-    def commands(self, smtputf8: bool) -> list[tuple[bytes, tuple[int, ...]]]:
-        """MAIL, RCPT and DATA with the replies that mean yes. An address with a non-ASCII
-        local part travels only with SMTPUTF8 (RFC 6531): a server that doesn't offer it
-        gets nothing, and the delivery fails for good."""
+    def commands(self, smtputf8: bool) -> tuple[bytes, bytes, bytes]:
+        """MAIL, RCPT and DATA, each with its line end. An address with a non-ASCII local
+        part travels only with SMTPUTF8 (RFC 6531): a server that doesn't offer it gets
+        nothing, and the delivery fails for good."""
         utf8 = not (self.sender.isascii() and self.recipient.isascii())
         if utf8 and not smtputf8:
             raise Refused(
                 553, f"5.6.7 the server does not offer SMTPUTF8, which {self.recipient} needs"
             )
         mail = b"MAIL FROM:<" + self.sender.encode() + b">" + (b" SMTPUTF8" if utf8 else b"")
-        return [
-            (mail, (250,)),
-            (b"RCPT TO:<" + self.recipient.encode() + b">", (250, 251)),
-            (b"DATA", (354,)),
-        ]
+        return mail + b"\r\n", b"RCPT TO:<" + self.recipient.encode() + b">\r\n", b"DATA\r\n"
 
     def content(self) -> bytes:
         return self.message.replace(b"\r\n.", b"\r\n..") + b".\r\n"
@@ -260,19 +258,24 @@ class Session(asyncio.Protocol):
         finally:
             self.accepting = False
             self.close()
+            # What never reached anyone goes to another connection: what was only waiting
+            # here, when this connection got somewhere, as often as it comes to that; the
+            # rest once, so that a server which breaks every connection at once cannot keep
+            # a message going round for ever.
+            failure = self._error or Lost(self._lost or "connection lost")
+            blameless = self.settled > 0 and self._error is None
             again: list[Transaction] = []
-            # Those of the waiting that a connection which got somewhere hands back are
-            # blameless; the rest go to another connection once, so that a server which
-            # breaks every connection at once cannot keep a message going round for ever.
-            blameless = [t for t in self.waiting if self.settled]
-            for transaction in [*self.current, *self.waiting]:
+            for transaction, waited in [
+                *((t, False) for t in self.current),
+                *((t, True) for t in self.waiting),
+            ]:
                 if transaction.done.done():
                     continue
-                if transaction in blameless and not self._error:
+                if waited and blameless:
                     again.append(transaction)
                 elif transaction.content_sent or transaction.handed_back or self._error:
-                    transaction.finish(self._error or Lost(self._lost or "connection lost"))
-                else:  # nothing of it reached anyone
+                    transaction.finish(failure)
+                else:
                     transaction.handed_back = True
                     again.append(transaction)
             self.current, self.waiting = [], deque()
@@ -308,8 +311,8 @@ class Session(asyncio.Protocol):
         while (transaction := await self._next()) is not None:
             self.current.append(transaction)
             try:
-                for command, ok in transaction.commands(self.smtputf8):
-                    self.write(command + b"\r\n", 1)
+                for command, ok in zip(transaction.commands(self.smtputf8), ACCEPTED, strict=True):
+                    self.write(command, 1)
                     reply = await self.read()
                     if reply.code not in ok:
                         raise Refused(*reply)
@@ -331,7 +334,7 @@ class Session(asyncio.Protocol):
             if transaction not in self.current:  # its commands were not written yet
                 self.current.append(transaction)
                 try:
-                    commands = self._commands(transaction)
+                    commands = b"".join(transaction.commands(self.smtputf8))
                 except Refused as refusal:
                     self._settle(transaction, Reply(refusal.code, refusal.message))
                     transaction = await self._next()
@@ -345,7 +348,7 @@ class Session(asyncio.Protocol):
             elif not self._settle(self.current[0], await self.read()) and self._lost is not None:
                 return  # a 421: no more replies will come
             try:
-                await self._group(transaction)
+                await self._group()
             except Refused as refusal:
                 if not self._settle(transaction, Reply(refusal.code, refusal.message)):
                     return
@@ -359,7 +362,7 @@ class Session(asyncio.Protocol):
             commands = b""
             if following is not None:
                 try:
-                    commands = self._commands(following)
+                    commands = b"".join(following.commands(self.smtputf8))
                 except Refused as refusal:
                     following.finish(refusal)
                     following = None
@@ -374,17 +377,13 @@ class Session(asyncio.Protocol):
                 return
             transaction = await self._next()
 
-    def _commands(self, transaction: Transaction) -> bytes:
-        """MAIL, RCPT and DATA as one write; Refused if they cannot go to this server."""
-        return b"".join(command + b"\r\n" for command, _ in transaction.commands(self.smtputf8))
-
-    async def _group(self, transaction: Transaction) -> None:
+    async def _group(self) -> None:
         """Read the replies to MAIL, RCPT and DATA, every one of them (RFC 2920 section
         3.1), so the next transaction pairs its replies with its own commands; raise the
         first refusal."""
         refused: Reply | None = None
         reply = Reply(0, "")
-        for _, ok in transaction.commands(self.smtputf8):
+        for ok in ACCEPTED:
             try:
                 reply = await self.read()
             except Lost:

@@ -204,8 +204,6 @@ def _classify(code: int, message: str) -> PermanentFailure | TransientFailure:
 
 
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, Lost):
-        return str(exc)
     if isinstance(exc, asyncio.TimeoutError | aiosmtplib.SMTPTimeoutError):
         return "timed out waiting for the server"
     if isinstance(exc, aiosmtplib.SMTPServerDisconnected | ConnectionError):

@@ -18,12 +18,13 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 
 from ..config import Config
+from ..migrations import NEWEST
 from ..model import Subscriber
 from .status import DayStatus, no_digest
 
-# The newest migration in digest/migrations/versions; a test checks it against Alembic's head.
-# A database at any other revision is left to the store, which refuses it or sets it up.
-HEAD = "0009"
+# A database at any revision other than the newest is left to the store, which refuses it or
+# sets it up.
+HEAD = NEWEST
 
 # As the store reports them (store/delivery.py DELIVERY_STATES; store/progress.py WorkerShare).
 DELIVERY_STATES = ("queued", "sent", "failed", "deferred", "skipped")

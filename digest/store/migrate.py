@@ -11,33 +11,28 @@ import fcntl
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.engine import Engine
 
 from ..errors import SchemaError
+from ..migrations import FOLDER, NEWEST
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+# Alembic is loaded only to migrate: a database already at the newest revision, which is
+# every command's usual case, is recognised without it (see digest/migrations/__init__.py).
 FIRST = "0001"
 _PG_LOCK_KEY = 0x64696765  # "dige": one advisory lock for all digest migrations
-
-# Alembic (about 11 MB and 70 ms to import) is loaded only to migrate: a database already at
-# the newest revision, which is every command's usual case, is recognised without it. Each
-# revision id is its file's four-digit prefix, one after another (a test holds this to
-# Alembic's own answer).
-NEWEST = max(p.name[:4] for p in (MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
 
 
 def _config(conn: Connection | None = None) -> AlembicConfig:
     from alembic.config import Config as AlembicConfig
 
     cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("script_location", str(FOLDER))
     cfg.attributes["connection"] = conn
     return cfg
 
