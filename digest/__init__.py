@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .errors import (
     ComposeError,
@@ -13,6 +12,7 @@ from .errors import (
     NotFoundError,
     RenderError,
 )
+from .lazy import lazy_names
 
 if TYPE_CHECKING:
     from .config import Config, SectionRule, load_config
@@ -32,14 +32,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _LAZY.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{home}", __name__), name)
-    globals()[name] = value  # looked up once
-    return value
-
+__getattr__ = lazy_names(__name__, _LAZY)
 
 __all__ = [
     "ComposeError",

@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, inspect, text
 from digest.cli import cli
 from digest.config import Config
 from digest.errors import ConfigError
-from digest.jobs import sending
+from digest.jobs import daily
 from digest.jobs.ingest import IngestReport
 from digest.store import Store
 from digest.store.migrate import _config, head
@@ -144,7 +144,7 @@ def test_the_cron_job_refuses_a_missing_inbox_before_anything_else(
 ) -> None:
     cfg = dataclasses.replace(config, inbox=tmp_path / "nowhere", lock_file=tmp_path / "x.lock")
     with pytest.raises(ConfigError, match="DIGEST_INBOX"):
-        sending.run(store, cfg, DAY)
+        daily.run(store, cfg, DAY)
     assert not (tmp_path / "x.lock").exists() and store.story_days() == []
 
 

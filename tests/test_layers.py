@@ -15,7 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "digest"
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "text", "model", "addresses"),  # pure values and helpers
+    ("errors", "text", "model", "addresses", "lazy"),  # pure values and helpers
     ("config", "rules", "tokens", "lock"),  # settings and small infrastructure
     ("ingest", "sections", "compose", "edits", "render", "subscribers"),  # pure stages
     ("store", "migrations"),  # the database

@@ -21,6 +21,11 @@ from sqlalchemy import create_engine, event, inspect, text
 
 from digest.cli import cli
 from digest.config import Config
+from digest.deliver import loop
+from digest.deliver import send as send_module
+from digest.deliver.options import SendOptions
+from digest.deliver.outgoing import Outgoing
+from digest.deliver.send import Sender
 from digest.errors import SchemaError
 from digest.jobs import digests as digest_jobs
 from digest.jobs import ingest as ingest_jobs
@@ -32,6 +37,7 @@ from digest.subscribers import new_subscriber
 from .conftest import SAMPLE_DAY, SAMPLES, fresh_schema_url
 from .smtp_server import SMTPTestServer
 from .test_kill import digest_cli
+from .test_send import smtp_config
 
 LEASE = dt.timedelta(seconds=0.5)
 
@@ -204,6 +210,53 @@ def test_four_senders_one_killed_nobody_lost_or_repeated(
     workers = store.worker_shares(store.find_send(SAMPLE_DAY) or 0)
     assert len(workers) >= 3 and sum(w.sent for w in workers.values()) == n
     store.close()
+
+
+def test_a_sender_that_has_sent_all_it_claimed_writes_it_for_the_others_at_once(
+    store: Store, config: Config, smtp_server: SMTPTestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each sending process waits, before it ends, until no other holds claims that could come
+    back; so one that has sent all it claimed must write those outcomes then, not at its next
+    periodic write (in a two-process send each waited for the other's, and every send ended
+    up to FLUSH_EVERY late). With the periodic write an hour away, the other worker here
+    finishes its share only once this sender's outcomes are written."""
+    monkeypatch.setattr(send_module, "FLUSH_EVERY", 3600.0)
+    populate(store, config, 30)
+    send_id = store.get_or_create_send(SAMPLE_DAY)
+    store.enqueue(send_id)
+    theirs = store.claim(send_id, "elsewhere:1", 5, dt.timedelta(minutes=5))
+    cfg = smtp_config(config, smtp_server)
+    digest = store.get_digest(SAMPLE_DAY)
+    sender = Sender(store, Outgoing(cfg), digest, SendOptions(concurrency=2, worker="here:1"))
+    done: list[object] = []
+    thread = threading.Thread(target=lambda: done.append(loop.run(sender.run())), daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while store.counts(send_id).sent < 25:
+            assert time.monotonic() < deadline, "its outcomes waited for the periodic write"
+            time.sleep(0.02)
+        store.record(
+            [
+                DeliveryOutcome(c.delivery_id, c.subscriber.id, "sent", "250 ok", None, 1)
+                for c in theirs
+            ],
+            cfg.bounce_limit,
+            "elsewhere:1",
+        )
+        thread.join(timeout=30)
+        assert not thread.is_alive() and len(done) == 1
+    finally:
+        sender.stop("the test is over")
+        thread.join(timeout=10)
+    assert store.counts(send_id).as_dict() == {
+        "queued": 0,
+        "sent": 30,
+        "failed": 0,
+        "deferred": 0,
+        "skipped": 0,
+    }
+    assert len(smtp_server.messages) == 25
 
 
 def test_two_runs_started_at_once_make_one_send(

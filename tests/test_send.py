@@ -12,9 +12,9 @@ import pytest
 
 from digest.config import Config
 from digest.errors import ConfigError, LockedError
+from digest.jobs import daily, sending
 from digest.jobs import digests as digest_jobs
 from digest.jobs import ingest as ingest_jobs
-from digest.jobs import sending
 from digest.lock import run_lock
 from digest.model import Digest
 from digest.store import Store
@@ -382,9 +382,9 @@ def test_run_ingests_composes_and_sends_once(
 ) -> None:
     cfg = dataclasses.replace(smtp_config(config, smtp_server), inbox=SAMPLES)
     subscribe(store, cfg, ("a@example.com", None, None))
-    first = sending.run(store, cfg, SAMPLE_DAY)
+    first = daily.run(store, cfg, SAMPLE_DAY)
     assert first.ingest.stored == 17 and first.composed and first.send.counts.sent == 1
-    second = sending.run(store, cfg, SAMPLE_DAY)
+    second = daily.run(store, cfg, SAMPLE_DAY)
     assert second.ingest.stored == 0 and not second.composed
     assert second.send.this_run["sent"] == 0
     assert len(smtp_server.messages) == 1

@@ -17,9 +17,10 @@ from .options import State, date_option, json_option, lazy, transport_option
 
 if TYPE_CHECKING:
     from ..config import Config
-    from ..jobs import sending
+    from ..jobs import daily, sending
 else:  # loaded when a command first uses it (see lazy)
     sending = lazy("digest.jobs.sending")
+    daily = lazy("digest.jobs.daily")
 
 
 def _progress_bar() -> tuple[
@@ -154,7 +155,7 @@ def run(state: State, date: str | None, transport: str | None) -> None:
     _warn_alignment(state.config)
     step, _, finish = _progress_bar()
     try:
-        result = sending.run(state.store, state.config, day, transport, step)
+        result = daily.run(state.store, state.config, day, transport, step)
     finally:
         finish()
     if result.fetched is not None:

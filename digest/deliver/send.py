@@ -52,8 +52,12 @@ STOP_GRACE = 5.0
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 # A process with nothing left to claim while others still hold deliveries looks again this
 # often: to take over from one that died (once its lease runs out), and to end soon after the
-# last one finishes (with a second here, every send of a few messages took a second longer).
+# last one finishes. The others usually finish within a round trip or two, so for the first
+# IDLE_QUICK seconds it looks every IDLE_POLL_QUICK (with a second here, every send of a few
+# messages took a second longer; with 0.1, every send ended 0.1 s after its last message).
 IDLE_POLL = 0.1
+IDLE_POLL_QUICK = 0.02
+IDLE_QUICK = 1.0
 # The day's approval is read from the database before each batch is claimed, and this often
 # in between: a hold (from any machine) stops every sending process within about this long.
 APPROVAL_EVERY = 0.2
@@ -113,6 +117,8 @@ class Sender:
         self.sender = outgoing.sender_for()  # envelope sender per subscriber
         self.limit = RateLimit(options.rate)
         self.pending: list[DeliveryOutcome] = []
+        self.in_hand = 0  # jobs queued for the workers or being sent
+        self.drained = False  # the last claim found nothing: write outcomes as they come
         self.writing = 0  # outcomes in the write under way
         self.journal: Journal | None = None  # every outcome, the moment it is known
         self.counter: Counter[str] = Counter()
@@ -234,8 +240,8 @@ class Sender:
             for sig in caught:
                 loop.remove_signal_handler(sig)
             self.stopping = True
-            await self._write()  # what the writer had not written yet
-            await self.transport.close()
+            # What the writer had not written yet, while the connections say goodbye.
+            await asyncio.gather(self._write(), self.transport.close())
             if self.journal is not None:  # kept when something could not be written
                 self.journal.close(remove=not self.pending)
                 self.journal = None
@@ -257,6 +263,7 @@ class Sender:
         """Claim batches until the queue is empty and no other worker holds deliveries that
         could still come back to it (when that worker dies, after its lease)."""
         worker = self.options.worker
+        idle_since: float | None = None
         try:
             while not self.abort:
                 try:
@@ -265,12 +272,21 @@ class Sender:
                     claims = await asyncio.to_thread(
                         self.store.claim, send_id, worker, self.options.batch, self.lease
                     )
+                    self.drained = not claims
                     if not claims:
+                        # Others wait for what this process holds: write it as soon as it is
+                        # done (_work), not at the next FLUSH_EVERY.
+                        if self.in_hand == 0:
+                            self._wake.set()
                         if not await asyncio.to_thread(self.store.held_by_others, send_id, worker):
                             break
-                        await asyncio.sleep(min(IDLE_POLL, self.lease.total_seconds() / 4))
+                        idle_since = idle_since or time.monotonic()
+                        quick = time.monotonic() - idle_since < IDLE_QUICK
+                        poll = IDLE_POLL_QUICK if quick else IDLE_POLL
+                        await asyncio.sleep(min(poll, self.lease.total_seconds() / 4))
                         await asyncio.to_thread(self.requeue, send_id)
                         continue
+                    idle_since = None
                 except Exception as exc:  # the database is gone: stop, nothing was claimed
                     self.stop(f"cannot claim deliveries: {exc}")
                     break
@@ -288,6 +304,7 @@ class Sender:
                         )
                         continue
                     if job is not None:
+                        self.in_hand += 1
                         await queue.put(job)
         finally:
             for _ in range(self.workers):
@@ -324,6 +341,7 @@ class Sender:
                 await self._room.wait()
             if self.abort:
                 self._done(_released(job.claim))
+                self._finished_one()
                 continue
             try:
                 outcome = await self._attempt(job)
@@ -333,6 +351,12 @@ class Sender:
             except Exception as exc:  # a fault of ours with this one message: record it, go on
                 outcome = _outcome(job, "deferred", f"error: {type(exc).__name__}: {exc}", 1)
             self._done(outcome)
+            self._finished_one()
+
+    def _finished_one(self) -> None:
+        self.in_hand -= 1
+        if self.in_hand == 0 and self.drained:  # the last of it: others may be waiting
+            self._wake.set()
 
     async def _attempt(self, job: _Job) -> DeliveryOutcome:
         data = self.outgoing.sign(

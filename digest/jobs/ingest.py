@@ -16,12 +16,12 @@ from ..ingest import (
     Parsed,
     Parser,
     decode,
-    explain,
     find_documents,
     fingerprint,
     read_document,
     read_file,
 )
+from ..ingest.explain import explain
 from ..ingest.feeds import FEED_SUFFIXES, PAGE_SUFFIXES, parse_source
 from ..ingest.feeds import Parsed as FeedParsed
 from ..model import Document
