@@ -20,7 +20,14 @@ from .addresses import normalize_address
 from .errors import ConfigError
 from .rules import SectionRule as SectionRule  # re-exported: config's readers use them
 from .rules import SourceRule as SourceRule
-from .rules import category_sections, section_rules, source_rules, text_setting
+from .rules import WebhookRule as WebhookRule
+from .rules import (
+    category_sections,
+    section_rules,
+    source_rules,
+    text_setting,
+    webhook_rules,
+)
 
 DEFAULTS_FILE = Path(__file__).with_name("default.toml")
 CONFIG_NAME = "digest.toml"
@@ -90,6 +97,10 @@ class Config:
     fetch_timeout: float = 20.0  # seconds to connect, and between bytes of an answer
     # a feed category -> the section it stands for (besides a category named as a section)
     category_sections: tuple[tuple[str, str], ...] = ()
+    # endpoints told of events ([[webhooks]]); a try that fails is tried again, less and less
+    # often, until webhook_give_up_hours after the event, then marked failed
+    webhooks: tuple[WebhookRule, ...] = ()
+    webhook_give_up_hours: float = 24.0
     source: str = "defaults"  # which file the settings came from, for messages
 
     @property
@@ -104,6 +115,11 @@ class Config:
     @property
     def default_transport(self) -> str:
         return self.transport or ("smtp" if self.smtp_host else "outbox")
+
+    @property
+    def webhook_events(self) -> frozenset[str]:
+        """The events some webhook wants: the only ones the store writes."""
+        return frozenset(e for w in self.webhooks for e in w.events)
 
 
 def _secret(key: str, value: Any) -> str:
@@ -264,8 +280,10 @@ _SCALARS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
     "max_document_bytes": ("max_document_bytes", _number(int, 1)),
     "time_zone": ("time_zone", _zone),
     "fetch_timeout": ("fetch_timeout", _number(float, 0.1)),
+    "webhook_give_up_hours": ("webhook_give_up_hours", _number(float, 0.01)),
 }
-_TABLES = ("sections", "sources", "category_sections")  # settings that are not one value
+# Settings that are not one value.
+_TABLES = ("sections", "sources", "category_sections", "webhooks")
 _REQUIRED = (
     "name",
     "database_url",
@@ -333,6 +351,7 @@ def load_config(
             raise ConfigError(f"{where} {exc}") from None
     values["sections"] = section_rules(origin, data.get("sections"))
     values["sources"] = source_rules(origin, data.get("sources"), values["sections"])
+    values["webhooks"] = webhook_rules(origin, data.get("webhooks"))
     values["category_sections"] = category_sections(
         origin, data.get("category_sections"), values["sections"]
     )

@@ -73,6 +73,19 @@ class KeywordError(DigestError, ValueError):
     """A section keyword that cannot be learned as given (empty, too long, odd characters)."""
 
 
+class ApiTokenError(DigestError, ValueError):
+    """An API token that cannot be made as asked (a bad or taken name)."""
+
+
+class FieldError(DigestError, ValueError):
+    """A value given for a named field is refused (the JSON API answers 422 naming it)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{field}: {reason}")
+
+
 class ApprovalError(DigestError):
     """A day's digest is held, or waits for an approval that is required, so it is not sent."""
 
@@ -134,12 +147,14 @@ class LoginRequired(DigestError):
 
 
 __all__ = [
+    "ApiTokenError",
     "ApprovalError",
     "ComposeError",
     "ConfigError",
     "DeliveryFailure",
     "DigestError",
     "DocumentError",
+    "FieldError",
     "HeaderError",
     "KeywordError",
     "LockedError",

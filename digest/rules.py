@@ -1,11 +1,12 @@
-"""The settings that are tables rather than one value: [[sections]], [[sources]] and
-[category_sections]; and the check every text setting passes (config.py reads the rest)."""
+"""The settings that are tables rather than one value: [[sections]], [[sources]],
+[category_sections] and [[webhooks]]; and the check every text setting passes (config.py reads
+the rest)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ConfigError
@@ -35,6 +36,29 @@ class SourceRule:
 
 SOURCE_KINDS = ("feed", "page")
 
+# What a webhook can be told of (jobs/webhooks.py posts them; the store writes them).
+WEBHOOK_EVENTS = (
+    "subscriber.created",
+    "subscriber.confirmed",
+    "subscriber.unsubscribed",
+    "subscriber.bounced",
+    "digest.composed",
+    "digest.approved",
+    "send.started",
+    "send.finished",
+    "delivery.failed",
+)
+MIN_WEBHOOK_SECRET = 16
+
+
+@dataclass(frozen=True)
+class WebhookRule:
+    """An endpoint told of events: POSTed JSON signed with `secret` (HMAC-SHA256)."""
+
+    url: str
+    secret: str = field(repr=False)
+    events: tuple[str, ...] = WEBHOOK_EVENTS
+
 
 # C0 (CR, LF and TAB among them), DEL, C1, and the Unicode line and paragraph separators.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -58,6 +82,22 @@ def text_setting(key: str, value: Any) -> str:
 
 _SECTION_KEYS = ("name", "keywords", "actors")
 _SOURCE_KEYS = ("name", "url", "sections", "kind")
+_WEBHOOK_KEYS = ("url", "secret", "events")
+
+
+def _checked(
+    origin: str, raw: list[Any], kind: str, keys: tuple[str, ...], needs: str
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each [[kind]] table with its place (for messages), once it is a table with no unknown
+    key."""
+    for i, item in enumerate(raw, 1):
+        where = f"{origin}: {kind}[{i}]"
+        if not isinstance(item, dict):
+            raise ConfigError(f"{where} must be a table with {needs}")
+        unknown = sorted(set(item) - set(keys))
+        if unknown:
+            raise ConfigError(f"{where} has an unknown key {unknown[0]!r}")
+        yield where, item
 
 
 def _tables(
@@ -66,13 +106,7 @@ def _tables(
     """Each [[kind]] table with its place (for messages) and its name, once it is a table
     with no unknown key and a name (it reaches URLs and the message) no other one has."""
     seen: set[str] = set()
-    for i, item in enumerate(raw, 1):
-        where = f"{origin}: {kind}[{i}]"
-        if not isinstance(item, dict):
-            raise ConfigError(f"{where} must be a table with {needs}")
-        unknown = sorted(set(item) - set(keys))
-        if unknown:
-            raise ConfigError(f"{where} has an unknown key {unknown[0]!r}")
+    for where, item in _checked(origin, raw, kind, keys, needs):
         try:
             name = text_setting("name", item.get("name"))
         except ValueError as exc:
@@ -121,6 +155,39 @@ def source_rules(
     return tuple(found)
 
 
+def webhook_rules(origin: str, raw: Any) -> tuple[WebhookRule, ...]:
+    """[[webhooks]] tables: an http(s) url (each once), a secret of at least 16 characters,
+    and the events to send (all of them when left out)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ConfigError(f"{origin}: webhooks must be a list of [[webhooks]] tables")
+    found: list[WebhookRule] = []
+    for where, item in _checked(origin, raw, "webhooks", _WEBHOOK_KEYS, "url and secret"):
+        try:
+            url = text_setting("url", item.get("url"))
+        except ValueError as exc:
+            raise ConfigError(f"{where}.url {exc}") from None
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(f"{where}.url must be an http(s) address")
+        if any(w.url == url for w in found):
+            raise ConfigError(f"{where}.url appears twice")
+        secret = item.get("secret")
+        if not isinstance(secret, str) or len(secret.strip()) < MIN_WEBHOOK_SECRET:
+            # The value itself is left out: it is a secret.
+            raise ConfigError(
+                f"{where}.secret must be a string of at least {MIN_WEBHOOK_SECRET} characters"
+            )
+        events = _word_list(where, "events", item.get("events", list(WEBHOOK_EVENTS)))
+        for name in events:
+            if name not in WEBHOOK_EVENTS:
+                raise ConfigError(
+                    f"{where}.events: no event {name!r} (events: {', '.join(WEBHOOK_EVENTS)})"
+                )
+        found.append(WebhookRule(url, secret.strip(), tuple(dict.fromkeys(events))))
+    return tuple(found)
+
+
 def category_sections(
     origin: str, raw: Any, sections: tuple[SectionRule, ...]
 ) -> tuple[tuple[str, str], ...]:
@@ -158,10 +225,13 @@ def _word_list(where: str, key: str, words: Any) -> tuple[str, ...]:
 
 __all__ = [
     "SOURCE_KINDS",
+    "WEBHOOK_EVENTS",
     "SectionRule",
     "SourceRule",
+    "WebhookRule",
     "category_sections",
     "section_rules",
     "source_rules",
     "text_setting",
+    "webhook_rules",
 ]

@@ -1,7 +1,7 @@
 """The `digest` command line: each command parses its options, calls a use case in
 `digest.jobs` and prints a summary. One module per group of commands: content (ingest, compose,
 preview), sources (fetch, sources), desk (edit, edits), subscribers, sending (send, status,
-run), approval (approve, hold), web (serve), editors, keywords, deliverability (check, dkim,
+run), approval (approve, hold), web (serve), editors, tokens, keywords, deliverability (check, dkim,
 bounces) and database (db)."""
 
 from __future__ import annotations
@@ -94,6 +94,16 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "editors",
         "editors",
         "Manage the editor accounts that sign in to the editor pages (digest serve).",
+    ),
+    "tokens": (
+        "tokens",
+        "tokens",
+        "Manage the tokens that open the JSON API (/api/v1, digest serve).",
+    ),
+    "webhooks": (
+        "webhooks",
+        "webhooks",
+        "The endpoints told of events ([[webhooks]] in digest.toml).",
     ),
     "keywords": (
         "keywords",

@@ -6,12 +6,11 @@ import json
 import sys
 import webbrowser
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import click
 
-from ..model import Digest, story_path
 from .options import State, date_option, json_option, lazy
 
 if TYPE_CHECKING:
@@ -81,17 +80,6 @@ def ingest(
         sys.exit(1)
 
 
-def with_urls(digest: Digest, base_url: str) -> dict[str, Any]:
-    """The digest's JSON with each story's archive page as `url` (None: it has none)."""
-    data = digest.to_json()
-    base = base_url.rstrip("/")
-    for section, shown in zip(data["sections"], digest.sections, strict=True):
-        for story, item in zip(section["stories"], shown.stories, strict=True):
-            path = story_path(digest.date, item)
-            story["url"] = None if path is None else base + path
-    return data
-
-
 @click.command()
 @date_option()
 @json_option(help="Print the digest as JSON, each story with its archive page's url.")
@@ -108,9 +96,8 @@ def compose(state: State, date: str, as_json: bool) -> None:
     """
     digest = digests.compose_day(state.store, state.config, date)
     if as_json:
-        click.echo(
-            json.dumps(with_urls(digest, state.config.base_url), indent=2, ensure_ascii=False)
-        )
+        data = digests.with_urls(digest, state.config.base_url)
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
     else:
         click.echo(
             f"compose: {date}: {digest.story_count} stories, {digest.headline_count} headlines "

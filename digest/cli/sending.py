@@ -175,6 +175,11 @@ def run(state: State, date: str | None, transport: str | None) -> None:
         click.echo(f"notify: {day} waits for approval; told {', '.join(result.notice.told)}")
     for warning in result.notice.warnings:
         click.echo(warning, err=True)  # the editors not told do not fail the run
+    if result.webhooks is not None:
+        # An endpoint that is down does not fail the run: its events wait in the database.
+        click.echo(f"webhooks: {result.webhooks.summary}")
+        for url, error in result.webhooks.errors.items():
+            click.echo(f"webhooks: {url}: {error}", err=True)
     failed = result.fetched is not None and result.fetched.failed
     if refused or failed or not result.complete:
         sys.exit(1)

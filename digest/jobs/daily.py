@@ -6,19 +6,24 @@ feed readers), which `digest send` alone must not wait for (issue #16).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from ..config import Config
+from ..deliver import loop
 from ..deliver.outgoing import Outgoing
 from ..deliver.send import SendResult
 from ..errors import ApprovalError, ComposeError, ConfigError, DigestError
 from ..lock import run_lock
 from ..store import Store
-from . import approval, digests, fetch, ingest, notices
+from . import approval, digests, fetch, ingest, notices, webhooks
 from .ingest import IngestReport
 from .sending import SendRequest, send_locked
+
+# Seconds `digest run` spends telling webhooks at its end, at most.
+WEBHOOK_BUDGET = 60.0
 
 
 @dataclass
@@ -30,6 +35,7 @@ class RunResult:
     date: str
     notice: notices.Notice = field(default_factory=notices.Notice)  # editors told it waits
     fetched: fetch.FetchReport | None = None  # None: no sources are configured
+    webhooks: webhooks.DispatchReport | None = None  # None: no webhooks are configured
 
     @property
     def send_line(self) -> str:
@@ -60,7 +66,26 @@ def run(
     to the editors (`editor_emails`), once. An inbox folder that is
     not there is an error, not an empty inbox: a mistyped or unmounted folder must not pass
     for a quiet day.
+    Last, webhooks are told of what happened (`webhooks`, when any are configured): for up to
+    WEBHOOK_BUDGET seconds; what is left waits for the next run or `digest serve`.
     """
+    result = _run(store, config, date, transport, progress)
+    if config.webhooks:
+        until = time.monotonic() + WEBHOOK_BUDGET
+        try:
+            result.webhooks = loop.run(webhooks.dispatch(store, config, until))
+        except DigestError as exc:  # the events stay in the database for the next run
+            result.webhooks = webhooks.DispatchReport(errors={"webhooks": str(exc)})
+    return result
+
+
+def _run(
+    store: Store,
+    config: Config,
+    date: str,
+    transport: str | None,
+    progress: Callable[[int], None] | None,
+) -> RunResult:
     if not config.inbox.is_dir():
         what = "is not a folder" if config.inbox.exists() else "does not exist"
         raise ConfigError(

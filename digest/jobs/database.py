@@ -10,7 +10,7 @@ from ..store.base import upgrade_database
 def open_store(config: Config) -> Store:
     """The store at the configured URL. An empty database is set up; one at another revision
     is refused with what to do (for an older one: `upgrade`)."""
-    return Store(config.database_url)
+    return Store(config.database_url, events=config.webhook_events)
 
 
 def upgrade(config: Config) -> tuple[str | None, str]:

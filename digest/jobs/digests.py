@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from .. import edits
 from ..compose import compose
@@ -38,6 +39,17 @@ def compose_day(store: Store, config: Config, date: str) -> Digest:
         link_headlines(base, earlier),
         lambda b, ov: link_headlines(edits.apply(b, ov, config), earlier),
     )
+
+
+def with_urls(digest: Digest, base_url: str) -> dict[str, Any]:
+    """The digest's JSON with each story's archive page as `url` (None: it has none)."""
+    data = digest.to_json()
+    base = base_url.rstrip("/")
+    for section, shown in zip(data["sections"], digest.sections, strict=True):
+        for story, item in zip(section["stories"], shown.stories, strict=True):
+            path = story_path(digest.date, item)
+            story["url"] = None if path is None else base + path
+    return data
 
 
 # ---- headline links -------------------------------------------------------------------------
@@ -304,4 +316,5 @@ __all__ = [
     "search",
     "story_page",
     "variant",
+    "with_urls",
 ]

@@ -5,10 +5,12 @@ module per kind of data: stories (and their files), digests, subscribers, delive
 and their claims), approvals, bounces, editor accounts and sessions, rate-limit events.
 """
 
+from .api_tokens import ApiTokenStore
 from .approvals import APPROVAL_STATES, ApprovalStore
 from .bounces import BounceStore
 from .delivery import DeliveryStore, SendCounts
 from .digests import DigestStore
+from .directory import DirectoryStore
 from .editors import EditorStore
 from .edits import EditStore
 from .keywords import KeywordStore
@@ -19,6 +21,7 @@ from .sessions import SessionStore
 from .sources import SourceStore
 from .stories import Outcome, Refused, StoryStore
 from .subscribers import SubscriberStore
+from .webhooks import WebhookStore
 
 
 class Store(
@@ -36,6 +39,9 @@ class Store(
     RateEventStore,
     KeywordStore,
     SearchStore,
+    DirectoryStore,
+    ApiTokenStore,
+    WebhookStore,
 ):
     """Stories, digests, subscribers, deliveries and approvals; the web side's editor
     accounts, sessions and limits."""

@@ -42,8 +42,13 @@ class ApprovalStore(BaseStore):
                     f"the digest for {date} changed since it was shown (an edit or a "
                     "recompose): look at it again, then approve"
                 )
+            before = conn.execute(
+                select(ApprovalRow.state).where(col(ApprovalRow.date) == date)
+            ).scalar()
             conn.execute(insert_new(self.engine, ApprovalRow), [values])
             conn.execute(update(ApprovalRow).where(col(ApprovalRow.date) == date).values(**values))
+            if state == "approved" and before != "approved":
+                self.emit(conn, "digest.approved", {"date": date, "by": by})
 
     def editors_told(self, date: str) -> set[str]:
         """The editors already told that the day waits for approval."""

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+import secrets
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Connection, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlmodel import Session, create_engine
 
 from ..errors import ConfigError, DigestError
-from . import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from . import tables
 from .migrate import ensure_schema, upgrade
 
 
@@ -103,11 +104,31 @@ def insert_new(engine: Engine, table: Any) -> Any:
 
 
 class BaseStore:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, events: Iterable[str] = ()) -> None:
         self.url = url
+        # The webhook event types some configured webhook wants: only those are written.
+        self.events = frozenset(events)
         self.engine = make_engine(url)
         with self.errors():
             ensure_schema(self.engine)
+
+    def emit(self, conn: Connection, kind: str, data: dict[str, Any]) -> None:
+        """Write a webhook event in the caller's transaction (so it exists exactly when the
+        change it reports does), when a configured webhook wants that kind. An event about a
+        subscriber (`data["subscriber"]["id"]`) is removed with them."""
+        if kind in self.events:
+            about = data.get("subscriber")
+            conn.execute(
+                tables.WebhookEventRow.__table__.insert(),  # type: ignore[attr-defined]
+                {
+                    "uid": f"evt_{secrets.token_hex(12)}",
+                    "type": kind,
+                    "created_at": tables.now(),
+                    "data": data,
+                    "spread": False,
+                    "subscriber_id": about.get("id") if isinstance(about, dict) else None,
+                },
+            )
 
     @property
     def is_sqlite(self) -> bool:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from .base import BaseStore
+from .subscribers import as_subscriber, status_event
 from .tables import DeliveryRow, SendRow, SubscriberRow, now
 
 HARD_MARK = "bounce: "
@@ -90,10 +91,14 @@ class BounceStore(BaseStore):
             streak = _streak(s, target.subscriber_id)
             if sub.hard_bounces != streak or (streak >= bounce_limit and sub.status == "active"):
                 sub.hard_bounces = streak
-                if streak >= bounce_limit and sub.status == "active":
+                bounced = streak >= bounce_limit and sub.status == "active"
+                if bounced:
                     sub.status = "bounced"
                 sub.updated_at = now()
                 s.add(sub)
+                if bounced:
+                    s.flush()
+                    status_event(self, s.connection(), as_subscriber(sub))
             s.commit()
             return Applied(changed, sub.hard_bounces, sub.status)
 
@@ -110,6 +115,8 @@ class BounceStore(BaseStore):
             if sub.status in ("active", "paused", "pending"):
                 sub.status, sub.updated_at, changed = "unsubscribed", now(), True
                 s.add(sub)
+                s.flush()
+                status_event(self, s.connection(), as_subscriber(sub))
             s.commit()
             return Applied(changed, sub.hard_bounces, sub.status)
 

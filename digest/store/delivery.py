@@ -15,12 +15,14 @@ import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Text, bindparam, cast, text, update
+from sqlalchemy import Connection, Text, bindparam, cast, text, update
+from sqlalchemy import select as select_columns
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, select
 
 from ..model import Subscriber
 from .base import BaseStore, padded_chunks
+from .subscribers import subscriber_data, subscribers_where
 from .tables import DeliveryRow, SendRow, SubscriberRow, now
 
 # text() statements must bind times exactly as the ORM stores them (aware, UTC).
@@ -298,6 +300,9 @@ class DeliveryStore(BaseStore):
             )
             failed = [o.subscriber_id for o in outcomes if o.state == "failed"]
             sent = [o.subscriber_id for o in outcomes if o.state == "sent" and o.had_bounces]
+            if failed and "delivery.failed" in self.events:
+                ids = [o.delivery_id for o in outcomes if o.state == "failed"]
+                self._failed_events(conn, ids, worker)
             # The padding repeats an id inside one IN list, which still matches its row once.
             for chunk in padded_chunks(failed):
                 conn.execute(
@@ -305,7 +310,7 @@ class DeliveryStore(BaseStore):
                     .where(col(SubscriberRow.id).in_(chunk))
                     .values(hard_bounces=SubscriberRow.hard_bounces + 1, updated_at=stamp)
                 )
-                conn.execute(
+                bounced = conn.execute(
                     update(SubscriberRow)
                     .where(
                         col(SubscriberRow.id).in_(chunk),
@@ -313,13 +318,49 @@ class DeliveryStore(BaseStore):
                         col(SubscriberRow.status) == "active",
                     )
                     .values(status="bounced", updated_at=stamp)
-                )
+                    .returning(col(SubscriberRow.id))
+                ).all()
+                if bounced and "subscriber.bounced" in self.events:
+                    table = SubscriberRow.__table__  # type: ignore[attr-defined]
+                    for sub in subscribers_where(conn, table.c.id.in_([b[0] for b in bounced])):
+                        self.emit(conn, "subscriber.bounced", {"subscriber": subscriber_data(sub)})
             for chunk in padded_chunks(sent):
                 conn.execute(
                     update(SubscriberRow)
                     .where(col(SubscriberRow.id).in_(chunk), col(SubscriberRow.hard_bounces) > 0)
                     .values(hard_bounces=0)
                 )
+
+    def _failed_events(self, conn: Connection, delivery_ids: list[int], worker: str) -> None:
+        """A delivery.failed event for each of these deliveries this worker has just written
+        as failed (one whose claim it had lost was not written, and gets none)."""
+        for chunk in padded_chunks(delivery_ids):
+            rows = conn.execute(
+                select_columns(
+                    col(DeliveryRow.id),
+                    col(SendRow.date),
+                    col(SubscriberRow.id),
+                    col(SubscriberRow.email),
+                    col(DeliveryRow.last_reply),
+                    col(DeliveryRow.attempts),
+                )
+                .join(SendRow, col(SendRow.id) == col(DeliveryRow.send_id))
+                .join(SubscriberRow, col(SubscriberRow.id) == col(DeliveryRow.subscriber_id))
+                .where(
+                    col(DeliveryRow.id).in_(set(chunk)),
+                    col(DeliveryRow.state) == "failed",
+                    col(DeliveryRow.worker) == worker,
+                )
+                .order_by(col(DeliveryRow.id))
+            ).all()
+            for _, date, sub_id, email, reply, attempts in rows:
+                data = {
+                    "date": date,
+                    "subscriber": {"id": sub_id, "email": email},
+                    "reply": reply,
+                    "attempts": attempts,
+                }
+                self.emit(conn, "delivery.failed", data)
 
     def counts(self, send_id: int | None) -> SendCounts:
         if send_id is None:
@@ -335,11 +376,19 @@ class DeliveryStore(BaseStore):
         return SendCounts(**{k: by_state.get(k, 0) for k in DELIVERY_STATES})
 
     def finish_send(self, send_id: int) -> None:
+        """Mark the send finished; the first time, with a send.finished event carrying the
+        counts (the one event a whole send makes, besides its failures)."""
+        counts = self.counts(send_id)
         with self.errors(), self.session() as s:
             row = s.get(SendRow, send_id)
             if row is not None:
+                first = row.finished_at is None
                 row.finished_at = now()
                 s.add(row)
+                s.flush()
+                if first:
+                    data = {"date": row.date, "counts": counts.as_dict()}
+                    self.emit(s.connection(), "send.finished", data)
                 s.commit()
 
     def sends(self) -> list[tuple[str, int]]:

@@ -43,6 +43,16 @@ class Published:
     started: dt.datetime
 
 
+def digest_data(digest: Digest) -> dict[str, object]:
+    """A digest as webhook events show it: the day, its subject, how much it holds."""
+    return {
+        "date": digest.date,
+        "subject": digest.subject,
+        "stories": sum(len(s.stories) for s in digest.sections),
+        "headlines": sum(len(s.headlines) for s in digest.sections),
+    }
+
+
 def dumps(digest: Digest) -> str:
     return json.dumps(digest.to_json(), ensure_ascii=False)
 
@@ -116,6 +126,7 @@ class DigestStore(BaseStore):
             digest = edited(base, self.read_overrides(conn, date))
             self._write(conn, digest, base)
             withdraw(conn, date)
+            self.emit(conn, "digest.composed", digest_data(digest))
         return digest
 
     def digest_version(self, date: str) -> str | None:
@@ -148,8 +159,14 @@ class DigestStore(BaseStore):
             ).scalar()
             if (state or ("pending" if required else "approved")) != "approved":
                 return None
-            conn.execute(insert_new(self.engine, SendRow), [{"date": date, "started_at": now()}])
+            started = conn.execute(
+                insert_new(self.engine, SendRow).returning(col(SendRow.id)),
+                {"date": date, "started_at": now()},
+            ).first()
             found = conn.execute(select(SendRow.id).where(col(SendRow.date) == date)).scalar()
+            if started is not None:  # this call began it: the event is written once
+                digest = Digest.from_json(json.loads(row[0]))
+                self.emit(conn, "send.started", digest_data(digest))
         assert found is not None
         return found, Digest.from_json(json.loads(row[0]))
 

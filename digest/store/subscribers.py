@@ -15,7 +15,7 @@ from sqlmodel import col, delete, select, update
 from ..model import Subscriber
 from ..subscribers import NewSubscriber
 from .base import BaseStore
-from .tables import DeliveryRow, SubscriberRow, now
+from .tables import DeliveryRow, SubscriberRow, WebhookDeliveryRow, WebhookEventRow, now
 
 # Rows an import looks up and writes at a time: a few statements a batch, and little memory.
 WRITE_BATCH = 2000
@@ -23,6 +23,8 @@ WRITE_BATCH = 2000
 # (and one prepared statement in the driver) however long the batch (see padded_chunks).
 LOOKUP = 500
 _LEFT_ALONE = ("unsubscribed", "bounced")
+# The webhook event a change of status is (a subscriber confirming has its own path).
+STATUS_EVENTS = {"unsubscribed": "subscriber.unsubscribed", "bounced": "subscriber.bounced"}
 
 
 @dataclass
@@ -42,8 +44,9 @@ class ImportReport:
 
 def write_batch(
     conn: Connection, batch: Sequence[NewSubscriber], status: str, report: ImportReport
-) -> None:
-    """Insert the new addresses of `batch` and update the changed ones, counting in `report`."""
+) -> list[str]:
+    """Insert the new addresses of `batch` and update the changed ones, counting in `report`;
+    returns the addresses added."""
     table = SubscriberRow.__table__  # type: ignore[attr-defined]
     c = table.c
     # The rows of the batch's addresses that are there already: (id, email, name, ...).
@@ -92,6 +95,42 @@ def write_batch(
             changed,
         )
         report.updated += len(changed)
+    return [row["email"] for row in added]
+
+
+def subscriber_data(sub: Subscriber) -> dict[str, Any]:
+    """A subscriber as webhook events and the API show one."""
+    sections = list(sub.sections) if sub.sections else None
+    return {
+        "id": sub.id,
+        "email": sub.email,
+        "name": sub.name,
+        "sections": sections,
+        "status": sub.status,
+    }
+
+
+def status_event(store: BaseStore, conn: Connection, sub: Subscriber) -> None:
+    """The webhook event for a subscriber who has just come to `sub.status`, if any."""
+    kind = STATUS_EVENTS.get(sub.status)
+    if kind is not None:
+        store.emit(conn, kind, {"subscriber": subscriber_data(sub)})
+
+
+def subscribers_where(conn: Connection, clause: Any) -> list[Subscriber]:
+    """The subscribers a Core condition on the table picks, read in `conn`'s transaction."""
+    table = SubscriberRow.__table__  # type: ignore[attr-defined]
+    return [
+        Subscriber(
+            r.id,
+            r.email,
+            r.name,
+            tuple(r.sections) if r.sections else None,
+            r.status,
+            r.hard_bounces,
+        )
+        for r in conn.execute(select_columns(table).where(clause))
+    ]
 
 
 def as_subscriber(row: SubscriberRow) -> Subscriber:
@@ -126,8 +165,18 @@ class SubscriberStore(BaseStore):
         it = iter(rows)
         with self.errors(), self.engine.begin() as conn:
             while batch := list(islice(it, WRITE_BATCH)):
-                write_batch(conn, batch, status, report)
+                added = write_batch(conn, batch, status, report)
+                if added and "subscriber.created" in self.events:
+                    self._created(conn, added)
         return report
+
+    def _created(self, conn: Connection, emails: Sequence[str]) -> None:
+        """A subscriber.created event for each of these new addresses."""
+        table = SubscriberRow.__table__  # type: ignore[attr-defined]
+        for i in range(0, len(emails), LOOKUP):
+            found = subscribers_where(conn, table.c.email.in_(emails[i : i + LOOKUP]))
+            for sub in sorted(found, key=lambda sub: sub.id):
+                self.emit(conn, "subscriber.created", {"subscriber": subscriber_data(sub)})
 
     def find_subscriber(self, email: str) -> Subscriber | None:
         with self.errors(), self.session() as s:
@@ -147,6 +196,8 @@ class SubscriberStore(BaseStore):
                 if status == "active":
                     row.hard_bounces = 0
                 s.add(row)
+                s.flush()
+                status_event(self, s.connection(), as_subscriber(row))
                 s.commit()
 
     def set_sections(self, subscriber_id: int, sections: tuple[str, ...] | None) -> None:
@@ -157,10 +208,25 @@ class SubscriberStore(BaseStore):
                 s.add(row)
                 s.commit()
 
+    def set_name(self, subscriber_id: int, name: str | None) -> None:
+        """Change the name alone, whatever the subscriber's state (an import leaves the name
+        of an address that unsubscribed or bounced alone; the API may change it)."""
+        with self.errors(), self.session() as s:
+            row = s.get(SubscriberRow, subscriber_id)
+            if row is not None and row.name != name:
+                row.name, row.updated_at = name, now()
+                s.add(row)
+                s.commit()
+
     def remove_subscriber(self, subscriber_id: int) -> None:
-        """Forget a subscriber entirely, with their delivery records."""
+        """Forget a subscriber entirely, with their delivery records and the webhook events
+        about them (sent or not: a data-protection request leaves nothing behind)."""
         with self.errors(), self.session() as s:
             s.exec(delete(DeliveryRow).where(col(DeliveryRow.subscriber_id) == subscriber_id))
+            theirs = col(WebhookEventRow.subscriber_id) == subscriber_id
+            about = select(WebhookEventRow.id).where(theirs)
+            s.exec(delete(WebhookDeliveryRow).where(col(WebhookDeliveryRow.event_id).in_(about)))
+            s.exec(delete(WebhookEventRow).where(theirs))
             s.exec(delete(SubscriberRow).where(col(SubscriberRow.id) == subscriber_id))
             s.commit()
 
@@ -202,6 +268,9 @@ class SubscriberStore(BaseStore):
             )
             s.add(row)
             try:
+                s.flush()
+                created = {"subscriber": subscriber_data(as_subscriber(row))}
+                self.emit(s.connection(), "subscriber.created", created)
                 s.commit()
             except IntegrityError:  # the same address in a request at the same moment
                 s.rollback()
@@ -235,4 +304,8 @@ class SubscriberStore(BaseStore):
                 )
                 .values(status="active", hard_bounces=0, updated_at=now())
             ).rowcount
+            if changed and "subscriber.confirmed" in self.events:
+                table = SubscriberRow.__table__  # type: ignore[attr-defined]
+                (sub,) = subscribers_where(conn, table.c.id == subscriber_id)
+                self.emit(conn, "subscriber.confirmed", {"subscriber": subscriber_data(sub)})
         return bool(changed)

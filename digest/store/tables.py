@@ -272,3 +272,53 @@ class SourceRow(SQLModel, table=True):
     ok_at: dt.datetime | None = None
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     items: int = 0
+
+
+class ApiTokenRow(SQLModel, table=True):
+    """A JSON API token (`digest tokens create`): its name and a SHA-256 of the token, never
+    the token, which is shown once. A token is 32 random bytes: no slow hash is needed to
+    keep a stolen table from giving tokens away. Revoking keeps the row, for the list."""
+
+    __tablename__ = "api_tokens"
+
+    name: str = Field(primary_key=True, max_length=40)
+    token_hash: str = Field(unique=True, max_length=64)
+    created_at: dt.datetime = Field(default_factory=now)
+    last_used_at: dt.datetime | None = None
+    revoked_at: dt.datetime | None = None
+
+
+class WebhookEventRow(SQLModel, table=True):
+    """An event for the webhooks, written in the transaction of the change it reports (an
+    outbox): a receiver that is down, or a process killed a moment after the change, loses
+    nothing. `uid` is the id receivers de-duplicate by; `spread` says a delivery row has been
+    made for each endpoint that wants the event."""
+
+    __tablename__ = "webhook_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    uid: str = Field(unique=True, max_length=40)
+    type: str = Field(max_length=40)
+    created_at: dt.datetime = Field(default_factory=now)
+    data: dict[str, object] = Field(sa_column=Column(JSON, nullable=False))
+    spread: bool = Field(default=False, index=True)
+    # The subscriber it is about, if any: removing a subscriber removes these too.
+    subscriber_id: int | None = Field(default=None, index=True)
+
+
+class WebhookDeliveryRow(SQLModel, table=True):
+    """One event for one endpoint (named by a SHA-256 of its URL), and where it stands:
+    pending (with the time of its next try), sent, or failed for good."""
+
+    __tablename__ = "webhook_deliveries"
+    # What a dispatcher claims from: the pending ones that are due.
+    __table_args__ = (Index(None, "state", "next_at"),)
+
+    event_id: int = Field(primary_key=True, foreign_key="webhook_events.id")
+    endpoint: str = Field(primary_key=True, max_length=64)
+    state: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    next_at: dt.datetime = Field(default_factory=now)
+    lease_until: dt.datetime | None = None  # a dispatcher is posting it until then
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    done_at: dt.datetime | None = None

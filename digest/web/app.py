@@ -3,6 +3,8 @@ security headers, and error pages that say what went wrong without showing inter
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..config import Config, secret_for
 from ..errors import DigestError, LoginRequired, NotFoundError
 from ..store import Store
-from . import archive, desk, editor, keywords, subscriber
+from . import api, archive, desk, editor, keywords, subscriber, subscribers_desk
 from .pages import Web, make_env, web
 from .security import (
     EditorAuth,
@@ -30,6 +32,7 @@ from .security import (
 log = logging.getLogger("digest.web")
 LOGIN_ATTEMPTS = 10  # per client address per LOGIN_WINDOW
 LOGIN_WINDOW = 900.0
+WEBHOOK_EVERY = 5.0  # seconds between passes of the webhook dispatcher
 
 
 def create_app(config: Config, store: Store | None = None) -> FastAPI:
@@ -38,7 +41,7 @@ def create_app(config: Config, store: Store | None = None) -> FastAPI:
     The link secret is the one the sender signs with, so every emailed link works here.
     """
     own_store = store is None
-    the_store = Store(config.database_url) if store is None else store
+    the_store = Store(config.database_url, events=config.webhook_events) if store is None else store
     secret = secret_for(config, config.default_transport)
     state = Web(
         config=config,
@@ -54,7 +57,16 @@ def create_app(config: Config, store: Store | None = None) -> FastAPI:
         # Added at startup, once uvicorn has configured its loggers.
         access, redact = logging.getLogger("uvicorn.access"), RedactTokens()
         access.addFilter(redact)
+        telling = None
+        if config.webhooks:  # events go out while the site runs, not only at `digest run`
+            from ..jobs.webhooks import keep_dispatching
+
+            telling = asyncio.create_task(keep_dispatching(the_store, config, WEBHOOK_EVERY))
         yield
+        if telling is not None:
+            telling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await telling
         access.removeFilter(redact)
         if own_store:
             the_store.close()
@@ -68,8 +80,10 @@ def create_app(config: Config, store: Store | None = None) -> FastAPI:
     app.include_router(subscriber.router)
     # Before the editor's: its /editor/{date} would take /editor/keywords for a date.
     app.include_router(keywords.router)
+    app.include_router(subscribers_desk.router)
     app.include_router(desk.router)
     app.include_router(editor.router)
+    app.mount(api.PREFIX, api.create_api(state))  # the JSON API, with its own errors
     app.add_api_route("/static/site.css", stylesheet, methods=["GET"], include_in_schema=False)
     app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, invalid_request)  # type: ignore[arg-type]

@@ -66,17 +66,22 @@ async def security_headers(
 
 
 _TOKEN_PATH = re.compile(r"^/(u|p|confirm)/[^/?]+")
+# An API token put where it does not belong (the API reads it from the Authorization header
+# alone, which is never logged), say in a query string: logged as 'dg_...'.
+_API_TOKEN = re.compile(r"\bdg_[A-Za-z0-9_%-]{8,}")
 
 
 class RedactTokens(logging.Filter):
     """Keeps link tokens out of uvicorn's access log: a token is its subscriber's key to the
-    subscription, so '/u/<token>' is logged as '/u/...'."""
+    subscription, so '/u/<token>' is logged as '/u/...'; so is anything shaped like an API
+    token."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
         # uvicorn.access logs (client, method, path, http version, status).
         if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
-            record.args = (*args[:2], _TOKEN_PATH.sub(r"/\1/...", args[2]), *args[3:])
+            path = _API_TOKEN.sub("dg_...", _TOKEN_PATH.sub(r"/\1/...", args[2]))
+            record.args = (*args[:2], path, *args[3:])
         return True
 
 
