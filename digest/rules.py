@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from .errors import ConfigError
 
@@ -168,8 +169,13 @@ def webhook_rules(origin: str, raw: Any) -> tuple[WebhookRule, ...]:
             url = text_setting("url", item.get("url"))
         except ValueError as exc:
             raise ConfigError(f"{where}.url {exc}") from None
-        if not url.startswith(("http://", "https://")):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or " " in url:
             raise ConfigError(f"{where}.url must be an http(s) address")
+        try:
+            parts.port  # noqa: B018  (raises on a port that is not a number)
+        except ValueError:
+            raise ConfigError(f"{where}.url must be an http(s) address") from None
         if any(w.url == url for w in found):
             raise ConfigError(f"{where}.url appears twice")
         secret = item.get("secret")

@@ -78,6 +78,11 @@ def test_each_change_writes_its_event_and_nothing_else_does(
     assert ann is not None
     store.set_status(ann.id, "unsubscribed")
     store.set_status(ann.id, "unsubscribed")
+    store.set_status(ann.id, "paused", event=False)
+    store.set_status(ann.id, "unsubscribed", event=False)  # put back: nothing new happened
+    # A signup whose confirmation could not be sent is taken back, with its event.
+    gone, _ = store.add_pending(new_subscriber("dot@example.com", None, None, ()))
+    store.discard_pending(gone)
     kinds = [kind for kind, _ in written(store)]
     assert kinds == [
         "subscriber.created",
@@ -152,6 +157,16 @@ def test_a_send_reports_its_start_its_failures_and_its_end_not_each_message(
     counts = events[5][1]["counts"]
     assert counts == {"queued": 0, "sent": 29, "failed": 1, "deferred": 0, "skipped": 0}
     assert events[1][1] == {"date": SAMPLE_DAY, "by": "cli"}
+    # A message that went out and bounced later failed after all: one event, once.
+    r3 = store.find_subscriber("r3@example.com")
+    assert r3 is not None
+    target = store.bounce_target(r3.id, SAMPLE_DAY)
+    assert target is not None
+    store.record_bounce(target, True, "550 5.1.1 gone", cfg.bounce_limit)
+    store.record_bounce(target, True, "550 5.1.1 gone", cfg.bounce_limit)
+    late = [(k, d) for k, d in written(store)][-2:]
+    assert [k for k, _ in late] == ["delivery.failed", "subscriber.bounced"]
+    assert late[0][1]["subscriber"] == {"id": r3.id, "email": "r3@example.com"}
 
 
 # ---- posting -------------------------------------------------------------------------------
@@ -238,6 +253,9 @@ def test_a_receiver_down_for_too_long_fails_the_event_and_the_list_says_why(
     [endpoint] = webhooks.endpoints(events_store, cfg)
     assert (endpoint.backlog.pending, endpoint.backlog.failed) == (1, 1)
     assert endpoint.backlog.last_error == "HTTP 503"
+    with events_store.engine.connect() as conn:
+        tries = conn.execute(text("SELECT attempts FROM webhook_deliveries ORDER BY event_id"))
+        assert [n for (n,) in tries] == [1, 0]  # bob's was not tried: not counted
 
 
 def test_two_dispatchers_never_post_the_same_event_at_once(
@@ -251,6 +269,23 @@ def test_two_dispatchers_never_post_the_same_event_at_once(
     second = events_store.claim_webhooks([key], 10, lease)
     assert len(first) == 1 and len(second) == 1 and first[0].uid != second[0].uid
     assert events_store.claim_webhooks([key], 10, lease) == []
+
+
+def test_a_dispatcher_that_outlived_its_lease_cannot_overwrite_the_next_ones_result(
+    events_store: Store, hooked: Config
+) -> None:
+    import time
+
+    add(events_store, hooked, "ann@example.com")
+    key = webhooks.endpoint_key(hooked.webhooks[0].url)
+    events_store.spread_events({key: frozenset(WEBHOOK_EVENTS)})
+    [slow] = events_store.claim_webhooks([key], 1, dt.timedelta(seconds=0.05))
+    time.sleep(0.1)
+    [fast] = events_store.claim_webhooks([key], 1, dt.timedelta(seconds=30))
+    events_store.webhook_result(fast, None, None)  # taken
+    events_store.webhook_result(slow, "HTTP 500", None)  # too late: must change nothing
+    [endpoint] = webhooks.endpoints(events_store, hooked)
+    assert (endpoint.backlog.sent, endpoint.backlog.failed) == (1, 0)
 
 
 # ---- the commands, and a process that dies ---------------------------------------------------
@@ -334,6 +369,8 @@ def test_the_cron_job_tells_the_webhooks_at_its_end(
     [
         ('url = "ftp://x"\nsecret = "' + SECRET + '"', "must be an http(s) address"),
         ('url = "https://x"\nsecret = "short"', "at least 16 characters"),
+        ('url = "https://exa mple.org/h"\nsecret = "' + SECRET + '"', "http(s) address"),
+        ('url = "https://x:port/h"\nsecret = "' + SECRET + '"', "http(s) address"),
         ('url = "https://x"\nsecret = "' + SECRET + '"\nevents = ["send.done"]', "'send.done'"),
         ('url = "https://x"\nsecret = "' + SECRET + '"\ncolour = 1', "unknown key 'colour'"),
     ],

@@ -176,7 +176,7 @@ def resubscribe(
     except BaseException:
         now = store.get_subscriber(sub.id)
         if now is not None and now.status == "pending":
-            store.set_status(sub.id, before)
+            store.set_status(sub.id, before, event=False)
         raise
     return True
 

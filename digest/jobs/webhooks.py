@@ -39,8 +39,10 @@ from ..store.webhooks import Backlog, Due
 TIMEOUT = 10.0  # seconds for one POST, connecting included
 RETRY_FIRST = 30.0
 RETRY_MAX = 3600.0
-BATCH = 50  # deliveries claimed (and posted at once) at a time
-LEASE = dt.timedelta(seconds=TIMEOUT * 3)
+BATCH = 20  # deliveries claimed at a time (an endpoint's share is posted one after another)
+# Long enough for a whole batch to one endpoint that answers each just within TIMEOUT: another
+# dispatcher must never take over what this one is still posting.
+LEASE = dt.timedelta(seconds=TIMEOUT * BATCH + 30)
 USER_AGENT = "digest-webhooks/1"
 # Events taken (or failed for good) are forgotten this long after they were made: the
 # outbox is not an archive, and what it holds about subscribers should not outlive its use.
@@ -104,7 +106,7 @@ async def post(client: httpx.AsyncClient, rule: WebhookRule, due: Due) -> str | 
         answer = await client.post(rule.url, content=body, headers=headers)
     except httpx.TimeoutException:
         return f"no answer within {TIMEOUT:g} s"
-    except httpx.HTTPError as exc:
+    except Exception as exc:  # refused, reset, a URL httpx cannot use: the kind, never the URL
         return f"cannot post: {type(exc).__name__}"
     if 200 <= answer.status_code < 300:
         return None
@@ -145,18 +147,23 @@ async def _post_in_order(
     events: list[Due],
     report: DispatchReport,
 ) -> None:
-    """One endpoint's share of a batch, oldest first, so that it hears of events in the
-    order they happened; once one is not taken the rest wait for the next try with it
-    (an endpoint that is down would make each of them wait for the timeout)."""
-    error: str | None = None
+    """One endpoint's share of a batch, oldest first; once one is not taken the rest are
+    not tried now (an endpoint that is down would make each wait for the timeout): they
+    wait, their tries uncounted, until the failed one's next try."""
+    failed_until: dt.datetime | None = None
     for d in events:
-        if error is None:  # else it waits, for the reason the one before it does
-            error = await post(client, rule, d)
-        again = retry_at(d, config, dt.datetime.now(dt.UTC)) if error else None
+        if failed_until is not None:
+            await asyncio.to_thread(store.webhook_later, d, failed_until)
+            report.retrying += 1
+            continue
+        error = await post(client, rule, d)
+        now = dt.datetime.now(dt.UTC)
+        again = retry_at(d, config, now) if error else None
         await asyncio.to_thread(store.webhook_result, d, error, again)
         if error is None:
             report.sent += 1
             continue
+        failed_until = again or now + dt.timedelta(seconds=RETRY_FIRST)
         if again is not None:
             report.retrying += 1
         else:

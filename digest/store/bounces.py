@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from .base import BaseStore
 from .subscribers import as_subscriber, status_event
 from .tables import DeliveryRow, SendRow, SubscriberRow, now
+from .webhooks import failure_data
 
 HARD_MARK = "bounce: "
 SOFT_MARK = "soft bounce: "
@@ -88,6 +89,11 @@ class BounceStore(BaseStore):
                 row.updated_at = now()
                 s.add(row)
                 s.flush()
+                if hard:  # a delivery that went out and came back: it failed after all
+                    data = failure_data(
+                        target.date, sub.id or 0, sub.email, row.last_reply, row.attempts
+                    )
+                    self.emit(s.connection(), "delivery.failed", data)
             streak = _streak(s, target.subscriber_id)
             if sub.hard_bounces != streak or (streak >= bounce_limit and sub.status == "active"):
                 sub.hard_bounces = streak

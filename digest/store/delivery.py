@@ -24,6 +24,7 @@ from ..model import Subscriber
 from .base import BaseStore, padded_chunks
 from .subscribers import subscriber_data, subscribers_where
 from .tables import DeliveryRow, SendRow, SubscriberRow, now
+from .webhooks import failure_data
 
 # text() statements must bind times exactly as the ORM stores them (aware, UTC).
 _TIME = DeliveryRow.__table__.c.updated_at.type  # type: ignore[attr-defined]
@@ -354,12 +355,7 @@ class DeliveryStore(BaseStore):
                 .order_by(col(DeliveryRow.id))
             ).all()
             for _, date, sub_id, email, reply, attempts in rows:
-                data = {
-                    "date": date,
-                    "subscriber": {"id": sub_id, "email": email},
-                    "reply": reply,
-                    "attempts": attempts,
-                }
+                data = failure_data(date, sub_id or 0, email, reply, attempts)
                 self.emit(conn, "delivery.failed", data)
 
     def counts(self, send_id: int | None) -> SendCounts:
@@ -378,7 +374,6 @@ class DeliveryStore(BaseStore):
     def finish_send(self, send_id: int) -> None:
         """Mark the send finished; the first time, with a send.finished event carrying the
         counts (the one event a whole send makes, besides its failures)."""
-        counts = self.counts(send_id)
         with self.errors(), self.session() as s:
             row = s.get(SendRow, send_id)
             if row is not None:
@@ -386,8 +381,8 @@ class DeliveryStore(BaseStore):
                 row.finished_at = now()
                 s.add(row)
                 s.flush()
-                if first:
-                    data = {"date": row.date, "counts": counts.as_dict()}
+                if first and "send.finished" in self.events:
+                    data = {"date": row.date, "counts": self.counts(send_id).as_dict()}
                     self.emit(s.connection(), "send.finished", data)
                 s.commit()
 

@@ -101,7 +101,7 @@ class DirectoryStore(BaseStore):
         found: list[Subscriber] = []
         last = after
         with self.errors(), self.session() as s:
-            while len(found) < limit:
+            while len(found) <= limit:  # one more than the page: whether there is a next
                 batch = s.exec(
                     query.where(col(SubscriberRow.id) > last)
                     .order_by(col(SubscriberRow.id))

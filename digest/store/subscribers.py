@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, bindparam, insert
 from sqlalchemy import select as select_columns
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, delete, select, update
+from sqlmodel import Session, col, delete, select, update
 
 from ..model import Subscriber
 from ..subscribers import NewSubscriber
@@ -110,6 +110,14 @@ def subscriber_data(sub: Subscriber) -> dict[str, Any]:
     }
 
 
+def forget_events(s: Session, subscriber_id: int) -> None:
+    """Delete the webhook events about a subscriber, with their delivery rows."""
+    theirs = col(WebhookEventRow.subscriber_id) == subscriber_id
+    about = select(WebhookEventRow.id).where(theirs)
+    s.exec(delete(WebhookDeliveryRow).where(col(WebhookDeliveryRow.event_id).in_(about)))
+    s.exec(delete(WebhookEventRow).where(theirs))
+
+
 def status_event(store: BaseStore, conn: Connection, sub: Subscriber) -> None:
     """The webhook event for a subscriber who has just come to `sub.status`, if any."""
     kind = STATUS_EVENTS.get(sub.status)
@@ -188,7 +196,9 @@ class SubscriberStore(BaseStore):
             row = s.get(SubscriberRow, subscriber_id)
             return as_subscriber(row) if row else None
 
-    def set_status(self, subscriber_id: int, status: str) -> None:
+    def set_status(self, subscriber_id: int, status: str, event: bool = True) -> None:
+        """`event=False`: putting back a state a failed action had changed (nothing new for
+        the webhooks to hear)."""
         with self.errors(), self.session() as s:
             row = s.get(SubscriberRow, subscriber_id)
             if row is not None and row.status != status:
@@ -197,7 +207,8 @@ class SubscriberStore(BaseStore):
                     row.hard_bounces = 0
                 s.add(row)
                 s.flush()
-                status_event(self, s.connection(), as_subscriber(row))
+                if event:
+                    status_event(self, s.connection(), as_subscriber(row))
                 s.commit()
 
     def set_sections(self, subscriber_id: int, sections: tuple[str, ...] | None) -> None:
@@ -223,10 +234,7 @@ class SubscriberStore(BaseStore):
         about them (sent or not: a data-protection request leaves nothing behind)."""
         with self.errors(), self.session() as s:
             s.exec(delete(DeliveryRow).where(col(DeliveryRow.subscriber_id) == subscriber_id))
-            theirs = col(WebhookEventRow.subscriber_id) == subscriber_id
-            about = select(WebhookEventRow.id).where(theirs)
-            s.exec(delete(WebhookDeliveryRow).where(col(WebhookDeliveryRow.event_id).in_(about)))
-            s.exec(delete(WebhookEventRow).where(theirs))
+            forget_events(s, subscriber_id)
             s.exec(delete(SubscriberRow).where(col(SubscriberRow.id) == subscriber_id))
             s.commit()
 
@@ -285,11 +293,13 @@ class SubscriberStore(BaseStore):
         """Take back a `pending` subscriber just added (its confirmation could not be sent),
         so a failed request leaves no row behind; any other state is left alone."""
         with self.errors(), self.session() as s:
-            s.exec(
+            gone = s.exec(
                 delete(SubscriberRow).where(
                     col(SubscriberRow.id) == subscriber_id, col(SubscriberRow.status) == "pending"
                 )
-            )
+            ).rowcount
+            if gone:  # and its subscriber.created event, never to be posted
+                forget_events(s, subscriber_id)
             s.commit()
 
     def activate_pending(self, subscriber_id: int) -> bool:

@@ -22,6 +22,18 @@ from .tables import WebhookDeliveryRow, WebhookEventRow, now
 SPREAD_BATCH = 500
 
 
+def failure_data(
+    date: str, subscriber_id: int, email: str, reply: str | None, attempts: int
+) -> dict[str, Any]:
+    """A delivery.failed event's data: at send time, or from a bounce afterwards."""
+    return {
+        "date": date,
+        "subscriber": {"id": subscriber_id, "email": email},
+        "reply": reply,
+        "attempts": attempts,
+    }
+
+
 @dataclass(frozen=True)
 class Due:
     """An event to post to one endpoint."""
@@ -33,6 +45,7 @@ class Due:
     created_at: dt.datetime
     data: dict[str, Any]
     attempts: int  # tries before this one
+    lease_until: dt.datetime  # the lease it was claimed with
 
 
 @dataclass(frozen=True)
@@ -42,6 +55,16 @@ class Backlog:
     failed: int = 0
     last_sent_at: dt.datetime | None = None
     last_error: str | None = None
+
+
+def _leased(due: Due) -> tuple[Any, ...]:
+    """The delivery row of `due`, while the lease it was claimed with still holds: a
+    dispatcher that outlived its lease must not overwrite what the one after it recorded."""
+    return (
+        col(WebhookDeliveryRow.event_id) == due.event_id,
+        col(WebhookDeliveryRow.endpoint) == due.endpoint,
+        col(WebhookDeliveryRow.lease_until) == due.lease_until,
+    )
 
 
 class WebhookStore(BaseStore):
@@ -103,13 +126,14 @@ class WebhookStore(BaseStore):
             due = due.with_for_update(skip_locked=True)
         # One statement: two dispatchers (on SQLite too, where a SELECT then an UPDATE could
         # both see the same rows free) never lease the same delivery.
+        until = stamp + lease
         claim = (
             update(WebhookDeliveryRow)
             .where(
                 tuple_(col(WebhookDeliveryRow.event_id), col(WebhookDeliveryRow.endpoint)).in_(due),
                 free,
             )
-            .values(lease_until=stamp + lease)
+            .values(lease_until=until)
             .returning(col(WebhookDeliveryRow.event_id), col(WebhookDeliveryRow.endpoint))
         )
         with self.errors(), self.engine.begin() as conn:
@@ -136,9 +160,17 @@ class WebhookStore(BaseStore):
                     utc(event.created_at),
                     dict(event.data),
                     delivery.attempts,
+                    until,
                 )
             )
         return sorted(found, key=lambda d: (d.event_id, d.endpoint))
+
+    def webhook_later(self, due: Due, at: dt.datetime) -> None:
+        """Put back one not tried this time: due again `at`, its tries as they were."""
+        with self.errors(), self.engine.begin() as conn:
+            conn.execute(
+                update(WebhookDeliveryRow).where(*_leased(due)).values(next_at=at, lease_until=None)
+            )
 
     def webhook_result(self, due: Due, error: str | None, retry_at: dt.datetime | None) -> None:
         """Record one try: sent (no error), to be tried again at `retry_at`, or failed for
@@ -152,14 +184,7 @@ class WebhookStore(BaseStore):
         else:
             values.update(state="failed", done_at=stamp, last_error=error)
         with self.errors(), self.engine.begin() as conn:
-            conn.execute(
-                update(WebhookDeliveryRow)
-                .where(
-                    col(WebhookDeliveryRow.event_id) == due.event_id,
-                    col(WebhookDeliveryRow.endpoint) == due.endpoint,
-                )
-                .values(**values)
-            )
+            conn.execute(update(WebhookDeliveryRow).where(*_leased(due)).values(**values))
 
     def prune_webhooks(self, before: dt.datetime) -> int:
         """Forget the events made before `before` that wait for no endpoint any more (taken

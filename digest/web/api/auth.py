@@ -8,6 +8,7 @@ there. The token is never logged, and never in an answer.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
@@ -63,7 +64,8 @@ async def require_token(
         token = bearer_token(request)
         if token is None:
             return unauthorized("send an API token as 'Authorization: Bearer TOKEN'")
-        name = api_tokens.token_name(web(request).store, token)
+        # In a thread: a database read (and now and then a write) must not hold up the site.
+        name = await asyncio.to_thread(api_tokens.token_name, web(request).store, token)
         if name is None:
             # Not the token, nor the path: the first is a secret, the second may name someone.
             log.warning("API request refused: unknown or revoked token")
