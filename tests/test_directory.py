@@ -36,3 +36,23 @@ def test_a_page_that_ends_exactly_at_the_last_match_has_no_next(
     assert first.next_after is not None
     second = store.subscriber_page(after=first.next_after, limit=2)
     assert len(second.subscribers) == 2 and second.next_after is None
+
+
+def test_a_search_by_name_folds_the_case_of_every_letter(store: Store, config: Config) -> None:
+    """On SQLite too, whose own lower() and LIKE fold A-Z only."""
+    store.upsert_subscribers(
+        [
+            new_subscriber("ez@example.com", "Émile Zola", None, config.section_names),
+            new_subscriber("ds@example.com", "ÐÓRA STRAßE", None, config.section_names),
+            new_subscriber("other@example.com", "Emile Other", None, config.section_names),
+        ]
+    )
+
+    def found(text: str) -> list[str]:
+        return [s.email for s in store.subscriber_page(search=text).subscribers]
+
+    assert found("émile") == ["ez@example.com"]
+    assert found("ÉMILE ZOLA") == ["ez@example.com"]
+    assert found("ðóra") == ["ds@example.com"]
+    assert found("EZ@EXAMPLE") == ["ez@example.com"]
+    assert found("50%") == []

@@ -28,6 +28,13 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+    # SQLite's lower() and LIKE fold A-Z only: searches by name fold every letter with this.
+    dbapi_conn.create_function("fold", 1, fold, deterministic=True)
+
+
+def fold(value: object) -> object:
+    """A text in the case a search compares in (str.casefold); anything else as it is."""
+    return value.casefold() if isinstance(value, str) else value
 
 
 def safe_url(url: str) -> str:

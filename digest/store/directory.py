@@ -52,7 +52,7 @@ class DeliveryPage:
 
 def _like(text: str) -> str:
     """`text` as a LIKE pattern that matches it anywhere, its own % and _ taken literally."""
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 
@@ -89,11 +89,16 @@ class DirectoryStore(BaseStore):
         if status:
             query = query.where(col(SubscriberRow.status) == status)
         if search:
-            pattern = _like(search)
+            # Any case of any letter: PostgreSQL's lower() folds them all; on SQLite the store
+            # adds fold() (str.casefold), as its own lower() folds A-Z only.
+            if self.is_sqlite:
+                pattern, lower = _like(search.casefold()), func.fold
+            else:
+                pattern, lower = _like(search.lower()), func.lower
             query = query.where(
                 or_(
-                    col(SubscriberRow.email).like(pattern, escape="\\"),
-                    func.lower(col(SubscriberRow.name)).like(pattern, escape="\\"),
+                    lower(col(SubscriberRow.email)).like(pattern, escape="\\"),
+                    lower(col(SubscriberRow.name)).like(pattern, escape="\\"),
                 )
             )
         # Sections are a JSON list; filtered here, in Python, when a section is asked for (the
