@@ -157,6 +157,8 @@ def test_a_send_reports_its_start_its_failures_and_its_end_not_each_message(
     counts = events[5][1]["counts"]
     assert counts == {"queued": 0, "sent": 29, "failed": 1, "deferred": 0, "skipped": 0}
     assert events[1][1] == {"date": SAMPLE_DAY, "by": "cli"}
+    store.finish_send(store.find_send(SAMPLE_DAY) or 0)  # ended again: no second event
+    assert [k for k, _ in written(store)].count("send.finished") == 1
     # A message that went out and bounced later failed after all: one event, once.
     r3 = store.find_subscriber("r3@example.com")
     assert r3 is not None

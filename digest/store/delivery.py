@@ -374,17 +374,21 @@ class DeliveryStore(BaseStore):
     def finish_send(self, send_id: int) -> None:
         """Mark the send finished; the first time, with a send.finished event carrying the
         counts (the one event a whole send makes, besides its failures)."""
-        with self.errors(), self.session() as s:
-            row = s.get(SendRow, send_id)
-            if row is not None:
-                first = row.finished_at is None
-                row.finished_at = now()
-                s.add(row)
-                s.flush()
-                if first and "send.finished" in self.events:
-                    data = {"date": row.date, "counts": self.counts(send_id).as_dict()}
-                    self.emit(s.connection(), "send.finished", data)
-                s.commit()
+        this = col(SendRow.id) == send_id
+        with self.errors(), self.engine.begin() as conn:
+            # One statement says who finished it first: two machines ending the same send
+            # at once write one event between them.
+            first = conn.execute(
+                update(SendRow)
+                .where(this, col(SendRow.finished_at).is_(None))
+                .values(finished_at=now())
+                .returning(col(SendRow.date))
+            ).first()
+            if first is None:
+                conn.execute(update(SendRow).where(this).values(finished_at=now()))
+            elif "send.finished" in self.events:
+                data = {"date": first[0], "counts": self.counts(send_id).as_dict()}
+                self.emit(conn, "send.finished", data)
 
     def sends(self) -> list[tuple[str, int]]:
         """(date, send id) of every send, newest first."""
