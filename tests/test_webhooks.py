@@ -446,3 +446,10 @@ def test_events_taken_long_ago_are_forgotten_and_those_waiting_are_not(
     later = dt.datetime.now(dt.UTC) + webhooks.KEEP + dt.timedelta(days=1)
     assert events_store.prune_webhooks(later) == 1
     assert [d["subscriber"]["email"] for _, d in written(events_store)] == ["bob@example.com"]  # type: ignore[index]
+
+
+def test_an_endpoint_is_named_without_its_credentials() -> None:
+    assert (
+        webhooks.redacted("https://user:pw@h.example:8443/x?key=1#f") == "https://h.example:8443/x"
+    )
+    assert webhooks.redacted("http://[bad/x") == "(an address that cannot be read)"

@@ -186,8 +186,11 @@ async def keep_dispatching(store: Store, config: Config, every: float) -> None:
 
 def redacted(url: str) -> str:
     """The URL without what may be a credential: user info and query."""
-    parsed = httpx.URL(url)
-    return str(parsed.copy_with(userinfo=b"", query=None, fragment=None))
+    try:
+        parsed = httpx.URL(url)
+        return str(parsed.copy_with(userinfo=b"", query=None, fragment=None))
+    except Exception:  # a URL httpx cannot read: posting to it fails too, and says so
+        return "(an address that cannot be read)"
 
 
 @dataclass(frozen=True)
