@@ -452,4 +452,4 @@ def test_an_endpoint_is_named_without_its_credentials() -> None:
     assert (
         webhooks.redacted("https://user:pw@h.example:8443/x?key=1#f") == "https://h.example:8443/x"
     )
-    assert webhooks.redacted("http://[bad/x") == "(an address that cannot be read)"
+    assert webhooks.redacted("http://h:port/x") == "(an address that cannot be read)"
