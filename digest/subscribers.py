@@ -126,6 +126,14 @@ def parse_sections(
     return tuple(sorted(chosen, key=list(known).index))
 
 
+def stored_choice(chosen: tuple[str, ...] | None, known: Sequence[str]) -> tuple[str, ...] | None:
+    """A choice of sections as it is kept: every section (or none named) is None, so that
+    sections added later come too."""
+    if chosen is None or len(chosen) == len(known):
+        return None
+    return chosen
+
+
 def new_subscriber(
     email: str,
     name: str | None,

@@ -25,7 +25,9 @@ from ..subscribers import (
     clean_name,
     normalize_email,
     parse_sections,
+    stored_choice,
 )
+from . import subscribers as signup
 from .subscribers import request_subscription
 
 T = TypeVar("T")
@@ -61,9 +63,7 @@ def sections_of(config: Config, names: Sequence[str] | None) -> tuple[str, ...] 
     """Section names matched to the configured ones; none, or every one, is None (every
     section, those added later too, as the preferences page stores it)."""
     chosen = checked("sections", lambda: parse_sections(names, config.section_names))
-    if chosen is not None and len(chosen) == len(config.section_names):
-        return None
-    return chosen
+    return stored_choice(chosen, config.section_names)
 
 
 def new_subscriber(
@@ -123,16 +123,17 @@ def update_subscriber(
         store.set_name(sub.id, new_name)
     if new_sections != sub.sections:
         store.set_sections(sub.id, new_sections)
-    now = store.get_subscriber(sub.id)
-    if now is None:
-        raise NotFoundError(f"no subscriber {sub.id}")
-    return now
+    return _as_now(store, sub)
 
 
 def unsubscribe(store: Store, sub: Subscriber) -> Subscriber:
     """Stop sending, keep the record; done twice, the second changes nothing."""
-    if sub.status != "unsubscribed":
-        store.set_status(sub.id, "unsubscribed")
+    signup.unsubscribe(store, sub)
+    return _as_now(store, sub)
+
+
+def _as_now(store: Store, sub: Subscriber) -> Subscriber:
+    """The subscriber as the database holds them after a change (removed meanwhile: 404)."""
     now = store.get_subscriber(sub.id)
     if now is None:
         raise NotFoundError(f"no subscriber {sub.id}")

@@ -13,7 +13,14 @@ from ..errors import NotFoundError, SubscriberError
 from ..model import Subscriber
 from ..store import Store
 from ..store.subscribers import ImportReport
-from ..subscribers import NewSubscriber, normalize_email, open_csv, parse_sections, write_csv
+from ..subscribers import (
+    NewSubscriber,
+    normalize_email,
+    open_csv,
+    parse_sections,
+    stored_choice,
+    write_csv,
+)
 from ..subscribers import new_subscriber as make_subscriber
 from ..tokens import make_token, read_token
 from . import accounts
@@ -139,8 +146,7 @@ def choose_sections(store: Store, config: Config, sub: Subscriber, names: Iterab
     chosen = parse_sections(list(names), config.section_names)
     if chosen is None:
         raise SubscriberError("Choose at least one section, or unsubscribe below.")
-    every = len(chosen) == len(config.section_names)
-    store.set_sections(sub.id, None if every else chosen)
+    store.set_sections(sub.id, stored_choice(chosen, config.section_names))
 
 
 def pause(store: Store, sub: Subscriber) -> None:

@@ -348,7 +348,7 @@ class DeliveryStore(BaseStore):
                 .join(SendRow, col(SendRow.id) == col(DeliveryRow.send_id))
                 .join(SubscriberRow, col(SubscriberRow.id) == col(DeliveryRow.subscriber_id))
                 .where(
-                    col(DeliveryRow.id).in_(set(chunk)),
+                    col(DeliveryRow.id).in_(chunk),  # padded: one SQL text (see padded_chunks)
                     col(DeliveryRow.state) == "failed",
                     col(DeliveryRow.worker) == worker,
                 )

@@ -48,8 +48,8 @@ def digest_data(digest: Digest) -> dict[str, object]:
     return {
         "date": digest.date,
         "subject": digest.subject,
-        "stories": sum(len(s.stories) for s in digest.sections),
-        "headlines": sum(len(s.headlines) for s in digest.sections),
+        "stories": digest.story_count,
+        "headlines": digest.headline_count,
     }
 
 

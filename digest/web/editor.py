@@ -87,21 +87,35 @@ EditorDep = Annotated[Editor, Depends(editor)]
 CsrfField = Annotated[str, Form()]
 
 
-def action_failed(
-    request: Request, ed: Editor, date: str, title: str, text: str, status: int
+def refused(
+    request: Request,
+    ed: Editor,
+    title: str,
+    text: str,
+    status: int,
+    back: str,
+    back_label: str,
 ) -> HTMLResponse:
-    """An editor action that failed, said inside the editor's layout with a link back to the
-    day's page (never the public error page: the editor stays where the work is)."""
+    """An editor action that failed, said inside the editor's layout with a link back to
+    where the work is (never the public error page)."""
     return ed.web.page(
         request,
         "editor_message",
         status,
         title=title,
         text=text,
-        back=f"/editor/{date}",
-        back_label=f"Back to the digest for {date}",
+        back=back,
+        back_label=back_label,
         csrf=ed.csrf,
     )
+
+
+def action_failed(
+    request: Request, ed: Editor, date: str, title: str, text: str, status: int
+) -> HTMLResponse:
+    """An action on a day that failed, with a link back to the day's page."""
+    back_label = f"Back to the digest for {date}"
+    return refused(request, ed, title, text, status, f"/editor/{date}", back_label)
 
 
 def _check_csrf(ed: Editor, token: str) -> None:

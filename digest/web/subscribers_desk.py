@@ -25,7 +25,7 @@ from ..errors import (
 )
 from ..jobs import roster
 from ..subscribers import SUBSCRIBER_STATES
-from .editor import CsrfField, Editor, EditorDep, _check_csrf
+from .editor import CsrfField, Editor, EditorDep, _check_csrf, refused
 
 router = APIRouter(prefix="/editor/subscribers")
 INDEX = "/editor/subscribers"
@@ -41,16 +41,8 @@ NOTICES = {
 def _failed(
     request: Request, ed: Editor, title: str, text: str, status: int, back: str
 ) -> Response:
-    return ed.web.page(
-        request,
-        "editor_message",
-        status,
-        title=title,
-        text=text,
-        back=back,
-        back_label="Back to the subscriber" if back != INDEX else "Back to the subscribers",
-        csrf=ed.csrf,
-    )
+    label = "Back to the subscriber" if back != INDEX else "Back to the subscribers"
+    return refused(request, ed, title, text, status, back, label)
 
 
 def _done(subscriber_id: int | None, notice: str) -> RedirectResponse:
